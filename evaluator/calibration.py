@@ -1,0 +1,56 @@
+"""The fitted parameters the package ships (`calibration.json`), versioned."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+class OfflineParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    met: float = Field(description="criterion signal at or above which a criterion is met")
+    partial: float = Field(description="criterion signal at or above which it is partial")
+    keyword_bonus: float = Field(ge=0.0, description="signal added for full keyword coverage")
+    error_threshold: float = Field(description="cosine above which a common error is asserted")
+    anchor_k: int = Field(ge=1)
+    anchor_temperature: float = Field(gt=0.0)
+
+
+class MatchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_min: float
+    question_margin: float
+    question_sure: float = Field(description="top cosine that is confident whatever the margin")
+    answer_min: float
+    answer_margin: float
+
+
+class Calibration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    fitted_on: str
+    alpha: float = Field(ge=0.0, le=1.0)
+    lo: float
+    hi: float
+    anchor_weight: float = Field(ge=0.0, le=1.0)
+    offline: OfflineParams
+    match: MatchParams
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    return Calibration.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def save_calibration(cal: Calibration, path: Path = CALIBRATION_FILE) -> None:
+    path.write_text(json.dumps(cal.model_dump(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    load_calibration.cache_clear()

@@ -1,0 +1,161 @@
+"""The pipeline: match -> judge -> score -> Evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bank import QuestionBank
+from .calibration import Calibration, load_calibration
+from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
+from .embedding import Embedder
+from .errors import InputError
+from .index import BankIndex, load_or_build
+from .judges import Judge, JudgeRequest, OfflineJudge
+from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts
+from .scoring import band, blend, error_penalty, rubric_score, similarity_score
+from .verify import criteria_problems, verify_evidence
+
+TOP_K = 5
+
+
+class Evaluator:
+    """Grades answers against a question bank. `Evaluator()` uses the bundled bank offline."""
+
+    def __init__(
+        self,
+        bank: QuestionBank | Path | str | None = None,
+        judge: Judge | str | None = None,
+        embedder: Embedder | None = None,
+        calibration: Calibration | None = None,
+        home: Path | None = None,
+    ):
+        self.bank = bank if isinstance(bank, QuestionBank) else QuestionBank.load(Path(bank or default_bank_dir()))
+        self.embedder = embedder or Embedder()
+        self.calibration = calibration or load_calibration()
+        self.home = home or home_dir()
+        self._index: BankIndex | None = None
+        self._judge_spec = judge
+        self._judge: Judge | None = judge if not isinstance(judge, str | None) else None
+
+    @property
+    def index(self) -> BankIndex:
+        if self._index is None:
+            self._index = load_or_build(self.bank, self.embedder, self.home)
+        return self._index
+
+    @property
+    def judge(self) -> Judge:
+        if self._judge is None:
+            from .judges.registry import make_judge
+
+            spec = self._judge_spec if isinstance(self._judge_spec, str) else None
+            self._judge = make_judge(spec, self)
+        return self._judge
+
+    def offline_judge(self) -> OfflineJudge:
+        return OfflineJudge(self.index, self.calibration.offline)
+
+    # -- matching ---------------------------------------------------------------------------
+    def match(self, question: str | None = None, answer: str | None = None, k: int = TOP_K) -> Match:
+        """Find the bank question for a question text (preferred) or an answer text."""
+        if question is not None and question.strip():
+            by, text = "question", question.strip()
+        elif answer is not None and answer.strip():
+            by, text = "answer", answer.strip()
+        else:
+            raise InputError("match needs a non-empty question or answer")
+        vec = self.embedder.encode([text])[0]
+        hits = self.index.search(vec, by, k)
+        candidates = tuple(Candidate(id=qid, question=self.bank.get(qid).question, cosine=round(cos, 4)) for qid, cos in hits)
+        top = hits[0][1] if hits else 0.0
+        margin = top - hits[1][1] if len(hits) > 1 else top
+        p = self.calibration.match
+        if by == "question":
+            confident = top >= p.question_sure or (top >= p.question_min and margin >= p.question_margin)
+        else:
+            confident = top >= p.answer_min and margin >= p.answer_margin
+        return Match(by=by, confident=bool(hits) and confident, candidates=candidates, margin=round(margin, 4))
+
+    def pinned(self, question_id: str) -> Match:
+        q = self.bank.get(question_id)
+        return Match(by="id", confident=True, candidates=(Candidate(id=q.id, question=q.question, cosine=1.0),))
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(
+        self,
+        answer: str,
+        question: str | None = None,
+        question_id: str | None = None,
+        include_reference: bool = False,
+    ) -> Evaluation:
+        answer = check_answer(answer)
+        if question_id:
+            match = self.pinned(question_id)
+        elif question:
+            match = self.match(question=question)
+        else:
+            match = self.match(answer=answer)
+        if not match.confident or match.best is None:
+            return unmatched(match, self.judge.name)
+        q = self.bank.get(match.best.id)
+        verdict = self.judge.judge(JudgeRequest(question=q, answer=answer))
+        return self.score(q, answer, verdict, match, include_reference)
+
+    def score(
+        self, q: Question, answer: str, verdict: JudgeVerdict, match: Match, include_reference: bool = False
+    ) -> Evaluation:
+        """Verify the verdict and turn it into the public result (pure apart from one embedding)."""
+        judge_name = verdict.judge or self.judge.name
+        reference = q.reference if include_reference else None
+        problems = criteria_problems(verdict, q.rubric)
+        reason = verdict.unscored_reason or ("; ".join(problems) if problems else None)
+        if reason:
+            return Evaluation(
+                score=None, band=band(None), question_id=q.id, question=q.question, topic=q.topic, match=match,
+                judge=judge_name, parts=None, criteria=(), errors=tuple(verdict.errors), missing=(),
+                feedback=verdict.feedback, reference=reference, unscored_reason=reason,
+                auto_rubric=q.rubric.auto_derived,
+            )  # fmt: skip
+        verdict = verify_evidence(verdict, answer)
+        by_id = {v.criterion_id: v for v in verdict.criteria}
+        criteria = tuple(
+            CriterionResult(
+                id=c.id, description=c.description, weight=c.weight, level=by_id[c.id].level,
+                evidence=by_id[c.id].evidence, comment=by_id[c.id].comment,
+                evidence_verified=by_id[c.id].evidence_verified,
+            )
+            for c in q.rubric.criteria
+        )  # fmt: skip
+        cal = self.calibration
+        cosine = float(self.embedder.encode([answer])[0] @ self.index.vector(q.reference))
+        rubric = rubric_score([(c.weight, c.level) for c in criteria], len(verdict.errors))
+        similarity = similarity_score(cosine, cal.lo, cal.hi)
+        anchor_w = cal.anchor_weight if verdict.anchor_estimate is not None else 0.0
+        final = blend(rubric, similarity, cal.alpha, verdict.anchor_estimate, anchor_w)
+        parts = ScoreParts(
+            rubric=round(rubric, 1), similarity=round(similarity, 1), cosine=round(cosine, 4), alpha=cal.alpha,
+            lo=cal.lo, hi=cal.hi, error_penalty=error_penalty(len(verdict.errors)),
+            anchor=None if verdict.anchor_estimate is None else round(verdict.anchor_estimate, 1),
+            anchor_weight=anchor_w,
+        )  # fmt: skip
+        return Evaluation(
+            score=round(final, 1), band=band(final), question_id=q.id, question=q.question, topic=q.topic,
+            match=match, judge=judge_name, parts=parts, criteria=criteria, errors=tuple(verdict.errors),
+            missing=tuple(c.description for c in criteria if c.level is Level.missing),
+            feedback=verdict.feedback, reference=reference, auto_rubric=q.rubric.auto_derived,
+        )  # fmt: skip
+
+
+def check_answer(answer: str) -> str:
+    if not answer or not answer.strip():
+        raise InputError("the answer is empty")
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise InputError(f"the answer has {len(answer)} characters; the limit is {MAX_ANSWER_CHARS}")
+    return answer.strip()
+
+
+def unmatched(match: Match, judge: str) -> Evaluation:
+    return Evaluation(
+        score=None, band="unmatched", question_id=None, question=None, topic=None, match=match, judge=judge,
+        parts=None, criteria=(), errors=(), missing=(), feedback="", unscored_reason="no confident match",
+    )  # fmt: skip

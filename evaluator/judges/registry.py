@@ -1,0 +1,33 @@
+"""Choose a judge by name: `offline`, `openai`, or `auto` (openai when an endpoint is configured)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..config import env_first
+from ..errors import ConfigError
+from .base import Judge
+
+if TYPE_CHECKING:
+    from ..core import Evaluator
+
+JUDGES = ("auto", "offline", "openai")
+
+
+def endpoint_configured() -> bool:
+    return bool(env_first("EVALUATOR_API_KEY", "OPENAI_API_KEY", "EVALUATOR_BASE_URL", "OPENAI_BASE_URL"))
+
+
+def make_judge(name: str | None, evaluator: Evaluator) -> Judge:
+    name = (name or env_first("EVALUATOR_JUDGE") or "auto").lower()
+    if name not in JUDGES:
+        raise ConfigError(f"unknown judge {name!r}; one of: {', '.join(JUDGES)}")
+    if name == "auto":
+        name = "openai" if endpoint_configured() else "offline"
+    if name == "openai":
+        try:
+            from .openai_judge import OpenAIJudge
+        except ImportError as exc:
+            raise ConfigError(f"the openai judge is not available ({exc})") from exc
+        return OpenAIJudge.from_env(evaluator)  # type: ignore[no-any-return]
+    return evaluator.offline_judge()

@@ -1,0 +1,226 @@
+"""Pydantic models at every boundary: bank files, judge verdicts, public results."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+TOPICS: tuple[str, ...] = (
+    "fundamentals",
+    "attention",
+    "architecture",
+    "positional-encoding",
+    "tokenization",
+    "model-families",
+    "moe",
+    "long-context",
+    "multimodal",
+    "pretraining",
+    "training-efficiency",
+    "distributed",
+    "fine-tuning",
+    "peft",
+    "inference",
+    "quantization-compression",
+    "decoding",
+    "deployment",
+    "alignment",
+    "reinforcement-learning",
+    "reasoning",
+    "hallucination",
+    "rag",
+    "agents",
+    "prompting",
+    "evaluation",
+    "safety",
+    "system-design",
+    "coding",
+    "open-questions",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _kebab(value: str) -> str:
+    if not KEBAB.match(value):
+        raise ValueError(f"{value!r} is not kebab-case ([a-z0-9] words joined by '-')")
+    return value
+
+
+class Criterion(Strict):
+    id: str
+    weight: int = Field(ge=1, le=5)
+    description: str = Field(min_length=4)
+    keywords: tuple[str, ...] = ()
+
+    _id = field_validator("id")(_kebab)
+
+
+class Anchor(Strict):
+    score: int = Field(ge=0, le=100)
+    answer: str = Field(min_length=1)
+
+
+class Rubric(Strict):
+    id: str
+    criteria: tuple[Criterion, ...] = Field(min_length=1)
+    common_errors: tuple[str, ...] = ()
+    anchors: tuple[Anchor, ...] = ()
+    auto_derived: bool = False
+
+    _id = field_validator("id")(_kebab)
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> Rubric:
+        seen: set[str] = set()
+        for c in self.criteria:
+            if c.id in seen:
+                raise ValueError(f"criterion id {c.id!r} appears twice")
+            seen.add(c.id)
+        return self
+
+    @property
+    def total_weight(self) -> int:
+        return sum(c.weight for c in self.criteria)
+
+
+class QuestionMeta(Strict):
+    """The YAML front matter of a reference-answer file."""
+
+    id: str
+    question: str = Field(min_length=2)
+    aliases: tuple[str, ...] = ()
+    topic: str
+    difficulty: int = Field(default=2, ge=1, le=3)
+    sources: tuple[str, ...] = ()
+
+    _id = field_validator("id")(_kebab)
+
+    @field_validator("topic")
+    @classmethod
+    def _known_topic(cls, value: str) -> str:
+        if value not in TOPICS:
+            raise ValueError(f"unknown topic {value!r}; one of: {', '.join(TOPICS)}")
+        return value
+
+
+class Question(Strict):
+    """A bank entry: the question, its reference answer and its rubric."""
+
+    id: str
+    question: str
+    aliases: tuple[str, ...] = ()
+    topic: str
+    difficulty: int = 2
+    sources: tuple[str, ...] = ()
+    reference: str
+    rubric: Rubric
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.aliases)
+
+
+class Candidate(Strict):
+    id: str
+    question: str
+    cosine: float
+
+
+class Match(Strict):
+    """Which bank question an answer (or a question text) belongs to."""
+
+    by: Literal["question", "answer", "id"]
+    confident: bool
+    candidates: tuple[Candidate, ...]
+    margin: float = 0.0
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+class Level(str, Enum):
+    met = "met"
+    partial = "partial"
+    missing = "missing"
+
+
+LEVEL_VALUE: dict[Level, float] = {Level.met: 1.0, Level.partial: 0.5, Level.missing: 0.0}
+
+
+class CriterionVerdict(BaseModel):
+    """The judge's verdict on one rubric criterion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criterion_id: str
+    level: Level
+    evidence: str = Field(default="", description="verbatim quote from the answer, or empty")
+    comment: str = ""
+    evidence_verified: bool = True
+
+
+class JudgeVerdict(BaseModel):
+    """What a judge returns for one answer. Feedback first: the LLM reasons before it grades."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: str = ""
+    criteria: list[CriterionVerdict]
+    errors: list[str] = Field(default_factory=list, description="wrong claims made in the answer")
+    anchor_estimate: float | None = Field(
+        default=None, description="grade estimated from the graded anchors, 0-100, when used"
+    )
+    judge: str = ""
+    unscored_reason: str | None = None
+
+
+class ScoreParts(Strict):
+    rubric: float
+    similarity: float
+    cosine: float
+    alpha: float
+    lo: float
+    hi: float
+    error_penalty: float
+    anchor: float | None = None
+    anchor_weight: float = 0.0
+
+
+class CriterionResult(Strict):
+    id: str
+    description: str
+    weight: int
+    level: Level
+    evidence: str
+    comment: str
+    evidence_verified: bool = True
+
+
+class Evaluation(Strict):
+    """The public result of grading one answer."""
+
+    score: float | None
+    band: str
+    question_id: str | None
+    question: str | None
+    topic: str | None
+    match: Match
+    judge: str
+    parts: ScoreParts | None
+    criteria: tuple[CriterionResult, ...]
+    errors: tuple[str, ...]
+    missing: tuple[str, ...]
+    feedback: str
+    reference: str | None = None
+    unscored_reason: str | None = None
+    auto_rubric: bool = False
+    schema_version: int = 1

@@ -1,0 +1,88 @@
+"""Pure scoring functions: verdict levels and similarities in, numbers out. No I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .models import LEVEL_VALUE, Level
+
+ERROR_PENALTY = 10.0  # points per wrong claim
+ERROR_PENALTY_CAP = 30.0
+
+
+def rubric_score(weighted_levels: Sequence[tuple[int, Level]], n_errors: int = 0) -> float:
+    """100 · Σ wᵢ·levelᵢ / Σ wᵢ, minus a capped penalty per wrong claim; clipped to [0, 100]."""
+    total = sum(w for w, _ in weighted_levels)
+    if total <= 0:
+        raise ValueError("rubric has no positive weight")
+    raw = 100.0 * sum(w * LEVEL_VALUE[level] for w, level in weighted_levels) / total
+    return clip(raw - error_penalty(n_errors), 0.0, 100.0)
+
+
+def error_penalty(n_errors: int) -> float:
+    return min(ERROR_PENALTY * max(n_errors, 0), ERROR_PENALTY_CAP)
+
+
+def similarity_score(cosine: float, lo: float, hi: float) -> float:
+    """100 · clip((cos − lo) / (hi − lo), 0, 1): m3e cosines are compressed, lo/hi undo that."""
+    if hi <= lo:
+        raise ValueError(f"similarity range is empty: lo={lo} hi={hi}")
+    return 100.0 * clip((cosine - lo) / (hi - lo), 0.0, 1.0)
+
+
+def blend(
+    rubric: float,
+    similarity: float,
+    alpha: float,
+    anchor: float | None = None,
+    anchor_weight: float = 0.0,
+) -> float:
+    """final = α·rubric + (1−α)·similarity, with an optional anchor-grade share taken off the top.
+
+    With an anchor estimate a, final = (1−β)·(α·rubric + (1−α)·similarity) + β·a.
+    """
+    if not 0.0 <= alpha <= 1.0 or not 0.0 <= anchor_weight <= 1.0:
+        raise ValueError("weights must lie in [0, 1]")
+    base = alpha * rubric + (1.0 - alpha) * similarity
+    if anchor is None or anchor_weight == 0.0:
+        return clip(base, 0.0, 100.0)
+    return clip((1.0 - anchor_weight) * base + anchor_weight * anchor, 0.0, 100.0)
+
+
+def anchor_estimate(cosines: Sequence[float], scores: Sequence[float], k: int, temperature: float) -> float | None:
+    """Similarity-weighted grade of the k nearest graded anchors (softmax over cosine / τ)."""
+    if not cosines:
+        return None
+    if len(cosines) != len(scores):
+        raise ValueError("one score per anchor")
+    nearest = sorted(zip(cosines, scores, strict=True), key=lambda cs: -cs[0])[: max(k, 1)]
+    top = nearest[0][0]
+    weights = [math.exp((c - top) / temperature) for c, _ in nearest]
+    return sum(w * s for w, (_, s) in zip(weights, nearest, strict=True)) / sum(weights)
+
+
+def level_from_signal(signal: float, met: float, partial: float) -> Level:
+    if signal >= met:
+        return Level.met
+    if signal >= partial:
+        return Level.partial
+    return Level.missing
+
+
+def band(score: float | None) -> str:
+    if score is None:
+        return "unscored"
+    if score >= 85:
+        return "excellent"
+    if score >= 70:
+        return "good"
+    if score >= 50:
+        return "fair"
+    if score >= 30:
+        return "weak"
+    return "poor"
+
+
+def clip(x: float, lo: float, hi: float) -> float:
+    return max(lo, min(hi, x))

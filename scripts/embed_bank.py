@@ -1,0 +1,36 @@
+"""Refresh the shipped embedding store for the bundled bank: `python scripts/embed_bank.py`.
+
+Keeps the vectors of texts still in the bank, embeds new ones, drops the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from evaluator.bank import QuestionBank
+from evaluator.config import default_bank_dir
+from evaluator.embedding import Embedder
+from evaluator.index import bank_texts
+from evaluator.vector_store import read_store, shipped_path, text_key, write_store
+
+
+def main() -> int:
+    bank = QuestionBank.load(default_bank_dir())
+    embedder = Embedder()
+    path = shipped_path(embedder.name)
+    old = read_store(path)
+    texts = bank_texts(bank)
+    missing = [t for t in texts if text_key(t) not in old]
+    start = time.perf_counter()
+    fresh = embedder.encode(missing) if missing else []
+    store = {text_key(t): old[text_key(t)] for t in texts if text_key(t) in old}
+    store.update({text_key(t): v for t, v in zip(missing, fresh, strict=True)})
+    write_store(path, store)
+    took = time.perf_counter() - start
+    print(f"{path}: {len(store)} vectors ({len(missing)} embedded in {took:.1f}s, {len(old) - (len(store) - len(missing))} dropped)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

