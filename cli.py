@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,11 +16,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grade answer
 bank_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the question bank.")
 app.add_typer(bank_app, name="bank")
 
-SUBCOMMANDS = {"grade", "bank", "match", "--help", "-h", "--version"}
+SUBCOMMANDS = {"grade", "bank", "match", "calibrate", "transcript", "--help", "-h", "--version"}
 NO_CONFIDENT_MATCH = 3
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     terminal = "terminal"
     json = "json"
     markdown = "markdown"
@@ -50,20 +50,28 @@ def grade(
     show_reference: Annotated[bool, typer.Option("--show-reference", help="Include the reference answer.")] = False,
     bank: BankOpt = None,
     judge: JudgeOpt = None,
+    model: Annotated[str | None, typer.Option("--model", help="LLM judge model (default $EVALUATOR_MODEL).")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (default $EVALUATOR_BASE_URL).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the LLM judge even for a cached answer.")] = False,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, max=15, help="LLM judgments to take; report the median and spread.")
+    ] = 1,
 ) -> None:
     """Grade one answer (the default command: `evaluate answer.txt`)."""
     from evaluator import Evaluator
     from evaluator.inputs import read_text_file
+    from evaluator.judges.openai_judge import JudgeOptions
     from evaluator.reports import render_terminal, to_json, to_markdown
 
     answer = read_text_file(file)
-    ev = Evaluator(bank=bank, judge=judge)
+    options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
+    ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples)
     result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference)
     if fmt is Format.json:
         _emit(to_json(result), output)
-    elif fmt is Format.markdown:
-        _emit(to_markdown(result), output)
-    elif output is not None:
+    elif fmt is Format.markdown or output is not None:
         _emit(to_markdown(result), output)
     else:
         render_terminal(result, Console())
@@ -110,10 +118,104 @@ def bank_check(
     typer.echo(f"bank check: ok ({report.n_questions} questions)")
 
 
+@app.command()
+def calibrate(
+    bank: BankOpt = None,
+    write: Annotated[bool, typer.Option("--write/--dry-run", help="Write evaluator/calibration.json.")] = True,
+    version: Annotated[str | None, typer.Option("--version-tag", help="Version string to record.")] = None,
+) -> None:
+    """Fit α, lo, hi, the anchor weight and the offline judge's thresholds on the calibration part."""
+    from datetime import date
+
+    from evaluator import Evaluator
+    from evaluator.calibration import save_calibration
+    from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
+
+    ev = Evaluator(bank=bank, judge="offline")
+    samples = collect_samples(ev)
+    test = [s for s in samples if s.test]
+    before = evaluate_params(test, ev.calibration)
+    tag = version or f"{date.today().isoformat()}.1"
+    fitted = fit(samples, ev.calibration, tag)
+    match_params, match_metrics = fit_match(ev, fitted.match)
+    after = evaluate_params(test, fitted)
+    train_metrics = evaluate_params([s for s in samples if not s.test], fitted)
+    metrics = {f"test_{k}": v for k, v in after.items()} | {f"calibration_{k}": v for k, v in train_metrics.items()}
+    fitted = fitted.model_copy(update={"match": match_params, "metrics": metrics | match_metrics})
+    typer.echo(f"samples: {len(samples) - len(test)} calibration, {len(test)} test")
+    typer.echo(f"test part before: {before}")
+    typer.echo(f"test part after:  {after}")
+    typer.echo(f"match: {match_params.model_dump()} {match_metrics}")
+    typer.echo(f"fitted: alpha={fitted.alpha} lo={fitted.lo} hi={fitted.hi} anchor_weight={fitted.anchor_weight} "
+               f"offline={fitted.offline.model_dump()}")
+    if write:
+        save_calibration(fitted)
+        typer.echo("wrote evaluator/calibration.json")
+
+
+class TranscriptFormat(StrEnum):
+    terminal = "terminal"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command("transcript")
+def transcript_cmd(
+    file: Annotated[str, typer.Argument(help="Transcript: Markdown/text with speaker turns, JSON, JSONL; - = stdin.")],
+    fmt: Annotated[TranscriptFormat, typer.Option("--format", "-f")] = TranscriptFormat.terminal,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
+    results: Annotated[
+        Path | None, typer.Option("--results", help="JSONL file each finished turn is appended to (default: cache).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the turns already in the results file.")] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="Turns judged at once.")] = 4,
+    bank: BankOpt = None,
+    judge: JudgeOpt = None,
+    model: Annotated[str | None, typer.Option("--model", help="LLM judge model (default $EVALUATOR_MODEL).")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+) -> None:
+    """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
+    from evaluator import Evaluator
+    from evaluator import transcript_reports as tr
+    from evaluator.batch import BatchInterrupted, default_results_path, run_turns
+    from evaluator.judges.openai_judge import JudgeOptions
+    from evaluator.transcript import load_transcript
+
+    name, turns = load_transcript(file)  # bad input fails before the model loads
+    ev = Evaluator(bank=bank, judge=judge, judge_options=JudgeOptions(model=model, base_url=base_url))
+    path = results or default_results_path(ev.home, name, turns)
+    interrupted = False
+    with tr.ProgressBar(Console(stderr=True)) as bar:
+        try:
+            report = run_turns(ev, turns, source=name, results=path, resume=resume, overwrite=results is None,
+                               concurrency=concurrency, observer=bar)  # fmt: skip
+        except BatchInterrupted as exc:
+            report, interrupted = exc.report, True
+    if fmt is TranscriptFormat.json:
+        _emit(tr.to_json(report), output)
+    elif fmt is TranscriptFormat.html:
+        _emit(tr.to_html(report), output)
+    elif fmt is TranscriptFormat.markdown or output is not None:
+        _emit(tr.to_markdown(report), output)
+    else:
+        tr.render_terminal(report, Console())
+    s = report.summary
+    if interrupted:
+        typer.echo(f"interrupted: {len(report.turns)} of {s.total} turns finished, saved in {path}; "
+                   "run again with --resume to continue", err=True)  # fmt: skip
+        raise typer.Exit(130)
+    if s.failed:
+        typer.echo(f"{s.failed} turn(s) failed (see the report); run again with --resume to retry them", err=True)
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    if "--transcript" in args and args[0] not in SUBCOMMANDS:
+        args = ["transcript", *[a for a in args if a != "--transcript"]]  # `evaluate FILE --transcript`
     if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
         args.insert(0, "grade")  # `evaluate answer.txt` is `evaluate grade answer.txt`
     try:

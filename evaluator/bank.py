@@ -193,9 +193,7 @@ def load_questions(root: Path) -> tuple[list[Question], list[str], str]:
             key = _norm_phrase(phrase)
             other = owner.setdefault(key, q.id)
             if other != q.id:
-                problems.append(
-                    f"{ref_dir / (q.id + '.md')}:aliases: {phrase!r} is also a phrasing of {other!r}"
-                )
+                problems.append(f"{ref_dir / (q.id + '.md')}:aliases: {phrase!r} is also a phrasing of {other!r}")
     if not ref_files and not problems:
         problems.append(f"{ref_dir}: the bank has no questions")
     return questions, problems, digest.hexdigest()

@@ -25,6 +25,8 @@ class OfflineParams(BaseModel):
 class MatchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    question_lexical: float = Field(ge=0.0, description="weight of char n-gram similarity, questions")
+    answer_lexical: float = Field(ge=0.0, description="weight of char n-gram similarity, answers")
     question_min: float
     question_margin: float
     question_sure: float = Field(description="top cosine that is confident whatever the margin")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .bank import QuestionBank
 from .calibration import Calibration, load_calibration
@@ -11,11 +14,24 @@ from .embedding import Embedder
 from .errors import InputError
 from .index import BankIndex, load_or_build
 from .judges import Judge, JudgeRequest, OfflineJudge
-from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts
+from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts, Usage
 from .scoring import band, blend, error_penalty, rubric_score, similarity_score
 from .verify import criteria_problems, verify_evidence
 
+if TYPE_CHECKING:
+    from .batch import BatchObserver
+    from .judges.openai_judge import JudgeOptions
+    from .models import TranscriptReport
+
 TOP_K = 5
+MAX_SAMPLE_THREADS = 8
+
+
+@runtime_checkable
+class SamplingJudge(Protocol):
+    """A judge whose repeated judgments differ (an LLM): sample i has its own seed and cache entry."""
+
+    def judge_sample(self, request: JudgeRequest, sample: int) -> JudgeVerdict: ...
 
 
 class Evaluator:
@@ -28,13 +44,19 @@ class Evaluator:
         embedder: Embedder | None = None,
         calibration: Calibration | None = None,
         home: Path | None = None,
+        judge_options: JudgeOptions | None = None,
+        samples: int = 1,
     ):
+        if samples < 1:
+            raise InputError(f"samples must be at least 1, not {samples}")
         self.bank = bank if isinstance(bank, QuestionBank) else QuestionBank.load(Path(bank or default_bank_dir()))
         self.embedder = embedder or Embedder()
         self.calibration = calibration or load_calibration()
         self.home = home or home_dir()
         self._index: BankIndex | None = None
         self._judge_spec = judge
+        self.judge_options = judge_options
+        self.samples = samples
         self._judge: Judge | None = judge if not isinstance(judge, str | None) else None
 
     @property
@@ -59,17 +81,22 @@ class Evaluator:
     def match(self, question: str | None = None, answer: str | None = None, k: int = TOP_K) -> Match:
         """Find the bank question for a question text (preferred) or an answer text."""
         if question is not None and question.strip():
-            by, text = "question", question.strip()
+            by: Literal["question", "answer"] = "question"
+            text = question.strip()
         elif answer is not None and answer.strip():
             by, text = "answer", answer.strip()
         else:
             raise InputError("match needs a non-empty question or answer")
-        vec = self.embedder.encode([text])[0]
-        hits = self.index.search(vec, by, k)
-        candidates = tuple(Candidate(id=qid, question=self.bank.get(qid).question, cosine=round(cos, 4)) for qid, cos in hits)
-        top = hits[0][1] if hits else 0.0
-        margin = top - hits[1][1] if len(hits) > 1 else top
         p = self.calibration.match
+        weight = p.question_lexical if by == "question" else p.answer_lexical
+        hits = self.index.search(self.embedder.encode([text])[0], text, by, k, weight)
+        candidates = tuple(
+            Candidate(id=h.qid, question=self.bank.get(h.qid).question, cosine=round(h.cosine, 4),
+                      score=round(h.score, 4))
+            for h in hits
+        )  # fmt: skip
+        top = hits[0].score if hits else 0.0
+        margin = top - hits[1].score if len(hits) > 1 else top
         if by == "question":
             confident = top >= p.question_sure or (top >= p.question_min and margin >= p.question_margin)
         else:
@@ -78,7 +105,7 @@ class Evaluator:
 
     def pinned(self, question_id: str) -> Match:
         q = self.bank.get(question_id)
-        return Match(by="id", confident=True, candidates=(Candidate(id=q.id, question=q.question, cosine=1.0),))
+        return Match(by="id", confident=True, candidates=(Candidate(id=q.id, question=q.question, cosine=1.0, score=1.0),))
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(
@@ -98,8 +125,31 @@ class Evaluator:
         if not match.confident or match.best is None:
             return unmatched(match, self.judge.name)
         q = self.bank.get(match.best.id)
-        verdict = self.judge.judge(JudgeRequest(question=q, answer=answer))
+        request = JudgeRequest(question=q, answer=answer)
+        judge = self.judge
+        if self.samples > 1 and isinstance(judge, SamplingJudge):
+            with ThreadPoolExecutor(max_workers=min(self.samples, MAX_SAMPLE_THREADS)) as pool:
+                verdicts = list(pool.map(lambda i: judge.judge_sample(request, i), range(self.samples)))
+            return median_of_samples([self.score(q, answer, v, match, include_reference) for v in verdicts])
+        verdict = judge.judge(request)
         return self.score(q, answer, verdict, match, include_reference)
+
+    def evaluate_transcript(
+        self,
+        source: str | Path,
+        *,
+        results: Path | str | None = None,
+        resume: bool = False,
+        concurrency: int = 4,
+        observer: BatchObserver | None = None,
+    ) -> TranscriptReport:
+        """Grade every (question, answer) turn of a transcript: a file path, '-', or the text itself.
+
+        Each finished turn is appended to `results` (JSONL) when given; `resume` skips the turns already
+        there. Turns are judged `concurrency` at a time. See evaluator.batch."""
+        from .batch import run_transcript
+
+        return run_transcript(self, source, results=results, resume=resume, concurrency=concurrency, observer=observer)
 
     def score(
         self, q: Question, answer: str, verdict: JudgeVerdict, match: Match, include_reference: bool = False
@@ -114,7 +164,7 @@ class Evaluator:
                 score=None, band=band(None), question_id=q.id, question=q.question, topic=q.topic, match=match,
                 judge=judge_name, parts=None, criteria=(), errors=tuple(verdict.errors), missing=(),
                 feedback=verdict.feedback, reference=reference, unscored_reason=reason,
-                auto_rubric=q.rubric.auto_derived,
+                auto_rubric=q.rubric.auto_derived, judge_meta=verdict.meta,
             )  # fmt: skip
         verdict = verify_evidence(verdict, answer)
         by_id = {v.criterion_id: v for v in verdict.criteria}
@@ -143,7 +193,31 @@ class Evaluator:
             match=match, judge=judge_name, parts=parts, criteria=criteria, errors=tuple(verdict.errors),
             missing=tuple(c.description for c in criteria if c.level is Level.missing),
             feedback=verdict.feedback, reference=reference, auto_rubric=q.rubric.auto_derived,
+            judge_meta=verdict.meta,
         )  # fmt: skip
+
+
+def median_of_samples(runs: list[Evaluation]) -> Evaluation:
+    """The median-scored run of N judgments (the lower middle for even N, so its parts match its score),
+    with the spread (max - min) and the summed usage recorded in its judge_meta. Unscored runs are
+    left out of the median; if all are unscored, the last one is returned."""
+    scored = sorted((e for e in runs if e.score is not None), key=lambda e: e.score or 0.0)
+    base = scored[(len(scored) - 1) // 2] if scored else runs[-1]
+    usage = Usage(
+        input_tokens=sum(e.judge_meta.usage.input_tokens for e in runs),
+        output_tokens=sum(e.judge_meta.usage.output_tokens for e in runs),
+        calls=sum(e.judge_meta.usage.calls for e in runs),
+    )
+    meta = base.judge_meta.model_copy(
+        update={
+            "samples": len(scored) or len(runs),
+            "score_spread": round((scored[-1].score or 0.0) - (scored[0].score or 0.0), 1) if scored else None,
+            "usage": usage,
+            "attempts": sum(e.judge_meta.attempts for e in runs),
+            "cached": all(e.judge_meta.cached for e in runs),
+        }
+    )
+    return base.model_copy(update={"judge_meta": meta})
 
 
 def check_answer(answer: str) -> str:

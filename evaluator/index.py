@@ -12,9 +12,11 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .bank import QuestionBank
 from .embedding import Embedder
+from .models import Question
 from .vector_store import read_store, shipped_path, text_key, write_store
 
 INDEX_FORMAT = 1
@@ -38,71 +40,88 @@ def criterion_text(description: str, keywords: tuple[str, ...]) -> str:
     return description if not keywords else f"{description}（{'、'.join(keywords)}）"
 
 
-@dataclass
-class _Entry:
+@dataclass(frozen=True)
+class Hit:
     qid: str
-    kind: str  # "phrasing" | "answer"
+    score: float  # cosine + lexical_weight · lexical
+    cosine: float
+    lexical: float
+
+
+class _Side:
+    """One searchable side of the bank: the texts, their question ids, FAISS and char n-grams.
+
+    Char n-gram TF-IDF complements m3e: short questions of the same template ("A 和 B 的区别")
+    embed close together whatever A and B are, while the n-grams of "GPTQ" or "PagedAttention"
+    are rare in the bank and decisive.
+    """
+
+    def __init__(self, qids: list[str], texts: list[str], vectors: dict[str, np.ndarray]):
+        self.qids = qids
+        self.texts = texts
+        dim = embedder_dim(vectors)
+        self.faiss = faiss.IndexFlatIP(dim)
+        if texts:
+            self.faiss.add(np.stack([vectors[t] for t in texts]).astype(np.float32))
+        self.tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, lowercase=True)
+        self.matrix = self.tfidf.fit_transform(texts) if texts else None
+
+    def lexical(self, text: str) -> np.ndarray:
+        if self.matrix is None:
+            return np.zeros(0, np.float32)
+        return np.asarray((self.matrix @ self.tfidf.transform([text]).T).todense()).ravel()
+
+    def search(self, query: np.ndarray, text: str, k: int, lexical_weight: float) -> list[Hit]:
+        n = self.faiss.ntotal
+        if n == 0:
+            return []
+        cos_rows, rows = self.faiss.search(query.reshape(1, -1).astype(np.float32), n)
+        cosine = np.empty(n, np.float32)
+        cosine[rows[0]] = cos_rows[0]
+        lex = self.lexical(text)
+        score = cosine + lexical_weight * lex
+        best: dict[str, Hit] = {}
+        for i in np.argsort(-score):
+            qid = self.qids[i]
+            if qid not in best:
+                best[qid] = Hit(qid, float(score[i]), float(cosine[i]), float(lex[i]))
+                if len(best) == k:
+                    break
+        return list(best.values())
 
 
 class BankIndex:
-    """Vectors of every bank text plus two FAISS indexes: question phrasings and answers."""
+    """Vectors of every bank text; question phrasings and answers searchable (FAISS + n-grams)."""
 
     def __init__(self, bank: QuestionBank, embedder: Embedder, vectors: dict[str, np.ndarray]):
         self.bank = bank
         self.embedder = embedder
         self._vectors = vectors
-        self.phrasing_entries: list[_Entry] = []
-        self.answer_entries: list[_Entry] = []
-        phr, ans = [], []
+        pq, pt, aq, at = [], [], [], []
         for q in bank:
             for p in q.phrasings:
-                self.phrasing_entries.append(_Entry(q.id, "phrasing"))
-                phr.append(vectors[p])
-            self.answer_entries.append(_Entry(q.id, "answer"))
-            ans.append(vectors[q.reference])
-            for a in q.rubric.anchors:
-                if a.score >= ANSWER_ANCHOR_MIN_SCORE:
-                    self.answer_entries.append(_Entry(q.id, "answer"))
-                    ans.append(vectors[a.answer])
-        self.phrasing_index = _flat(phr, embedder_dim(vectors))
-        self.answer_index = _flat(ans, embedder_dim(vectors))
+                pq.append(q.id)
+                pt.append(p)
+            for a in answer_texts(q):
+                aq.append(q.id)
+                at.append(a)
+        self.sides = {"question": _Side(pq, pt, vectors), "answer": _Side(aq, at, vectors)}
 
     def vector(self, text: str) -> np.ndarray:
         return self._vectors[text]
 
-    def vectors(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+    def search(self, query: np.ndarray, text: str, by: str, k: int, lexical_weight: float) -> list[Hit]:
+        """Top-k distinct questions, best first, by cosine plus weighted char n-gram similarity."""
+        return self.sides[by].search(query, text, k, lexical_weight)
 
-    def search(self, query: np.ndarray, by: str, k: int) -> list[tuple[str, float]]:
-        """Top-k distinct question ids with their best cosine, best first."""
-        index, entries = (
-            (self.phrasing_index, self.phrasing_entries)
-            if by == "question"
-            else (self.answer_index, self.answer_entries)
-        )
-        n = min(index.ntotal, max(k * 8, 32))
-        if n == 0:
-            return []
-        scores, rows = index.search(query.reshape(1, -1).astype(np.float32), n)
-        best: dict[str, float] = {}
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
-            qid = entries[row].qid
-            if qid not in best:
-                best[qid] = float(score)
-        return sorted(best.items(), key=lambda kv: -kv[1])[:k]
+
+def answer_texts(q: Question) -> list[str]:
+    """What an answer to `q` looks like: its reference and its well-graded anchors."""
+    return [q.reference] + [a.answer for a in q.rubric.anchors if a.score >= ANSWER_ANCHOR_MIN_SCORE]
 
 
 def embedder_dim(vectors: dict[str, np.ndarray]) -> int:
     return int(next(iter(vectors.values())).shape[0]) if vectors else 1
-
-
-def _flat(rows: list[np.ndarray], dim: int) -> faiss.IndexFlatIP:
-    index = faiss.IndexFlatIP(dim)
-    if rows:
-        index.add(np.stack(rows).astype(np.float32))
-    return index
 
 
 def index_dir(home: Path, bank: QuestionBank, model_name: str) -> Path:

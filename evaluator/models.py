@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,6 +61,14 @@ class Criterion(Strict):
     keywords: tuple[str, ...] = ()
 
     _id = field_validator("id")(_kebab)
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _numbers_are_keywords_too(cls, value: object) -> object:
+        # YAML reads `[BF16, 8]` as a string and an int; both are meant as text.
+        if isinstance(value, list | tuple):
+            return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in value]
+        return value
 
 
 class Anchor(Strict):
@@ -131,7 +139,8 @@ class Question(Strict):
 class Candidate(Strict):
     id: str
     question: str
-    cosine: float
+    cosine: float = Field(description="embedding cosine of the best-matching bank text")
+    score: float = Field(description="match score: cosine + weighted char n-gram similarity")
 
 
 class Match(Strict):
@@ -147,7 +156,7 @@ class Match(Strict):
         return self.candidates[0] if self.candidates else None
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     met = "met"
     partial = "partial"
     missing = "missing"
@@ -168,6 +177,29 @@ class CriterionVerdict(BaseModel):
     evidence_verified: bool = True
 
 
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 0
+
+
+class JudgeMeta(BaseModel):
+    """Provenance of a verdict: which model and prompt produced it, at what cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+    base_url: str | None = None
+    prompt_version: str | None = None
+    cached: bool = False
+    attempts: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    samples: int = 1
+    score_spread: float | None = Field(default=None, description="max - min final score over samples")
+
+
 class JudgeVerdict(BaseModel):
     """What a judge returns for one answer. Feedback first: the LLM reasons before it grades."""
 
@@ -181,6 +213,7 @@ class JudgeVerdict(BaseModel):
     )
     judge: str = ""
     unscored_reason: str | None = None
+    meta: JudgeMeta = Field(default_factory=JudgeMeta)
 
 
 class ScoreParts(Strict):
@@ -223,4 +256,88 @@ class Evaluation(Strict):
     reference: str | None = None
     unscored_reason: str | None = None
     auto_rubric: bool = False
+    judge_meta: JudgeMeta = Field(default_factory=JudgeMeta)
+    schema_version: int = 1
+
+
+# -- transcripts (batch scoring of a mock interview) ---------------------------------------------
+
+
+class TranscriptTurn(Strict):
+    """One (question, answer) exchange parsed from a transcript. `answer` is empty when unanswered."""
+
+    index: int = Field(ge=1, description="1-based position in the transcript")
+    question: str
+    answer: str = ""
+    line: int | None = Field(default=None, description="line of the question in the source file")
+    follow_up_of: int | None = Field(default=None, description="index of the turn this one follows up")
+    question_id: str | None = Field(default=None, description="bank id pinned by the input (JSON)")
+
+
+TurnStatus = Literal["graded", "unscored", "unmatched", "unanswered", "failed"]
+
+
+class TurnResult(Strict):
+    """What happened to one turn: graded, or why not. One line of the results JSONL file."""
+
+    key: str = Field(description="content hash of the turn and judge; --resume skips finished keys")
+    turn: TranscriptTurn
+    status: TurnStatus
+    evaluation: Evaluation | None = None
+    candidates: tuple[Candidate, ...] = Field(default=(), description="closest bank questions when unmatched")
+    matched_by: str | None = Field(default=None, description="question | question+answer | answer | id")
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """Failed turns are retried by --resume; everything else is final."""
+        return self.status != "failed"
+
+
+class TopicScore(Strict):
+    topic: str
+    score: float
+    graded: int
+
+
+class StudyItem(Strict):
+    """A rubric point the candidate missed (or half-covered), ranked by what it is worth."""
+
+    question_id: str
+    question: str
+    topic: str
+    criterion: str
+    weight: int
+    level: Level
+    value: float = Field(description="weight × the part not covered (missing 1, partial 0.5)")
+    turns: tuple[int, ...]
+
+
+class TranscriptSummary(Strict):
+    overall: float | None = Field(description="mean score of the graded turns (each graded turn counts once)")
+    band: str
+    total: int
+    graded: int
+    unmatched: int
+    unscored: int
+    unanswered: int
+    failed: int
+    pending: int = Field(default=0, description="turns not run (the batch was interrupted)")
+    topics: tuple[TopicScore, ...] = ()
+    strongest: tuple[TopicScore, ...] = ()
+    weakest: tuple[TopicScore, ...] = ()
+    study_next: tuple[StudyItem, ...] = ()
+
+
+class TranscriptReport(Strict):
+    """The public result of grading a whole transcript."""
+
+    source: str
+    judge: str
+    complete: bool = Field(description="false when the batch was interrupted before every turn ran")
+    results_path: str | None = None
+    turns: tuple[TurnResult, ...]
+    summary: TranscriptSummary
+    seconds: float = 0.0
     schema_version: int = 1

@@ -34,14 +34,37 @@ def _parts_line(ev: Evaluation) -> str:
     return line
 
 
+def judge_meta_line(ev: Evaluation) -> str:
+    """Model, prompt version, tokens and cache status of an LLM judge; empty for the offline judge."""
+    m = ev.judge_meta
+    if ev.judge == "offline" or m.model is None:
+        return ""
+    parts = [f"model {m.model}"]
+    if m.base_url:
+        parts.append(f"at {m.base_url}")
+    if m.prompt_version:
+        parts.append(f"prompt {m.prompt_version}")
+    if m.cached:
+        parts.append("cache hit (no call)")
+    else:
+        u = m.usage
+        calls = f"{u.calls} call" + ("s" if u.calls != 1 else "")
+        parts.append(f"tokens {u.input_tokens} in / {u.output_tokens} out ({calls})")
+        parts.append("cache miss")
+    if m.samples > 1:
+        spread = f", spread {m.score_spread:.1f}" if m.score_spread is not None else ""
+        parts.append(f"median of {m.samples} samples{spread}")
+    return " · ".join(parts)
+
+
 def candidates_lines(match: Match) -> list[str]:
-    return [f"{c.cosine:.3f}  {c.id}  {c.question}" for c in match.candidates]
+    return [f"{c.score:.3f} (cosine {c.cosine:.3f})  {c.id}  {c.question}" for c in match.candidates]
 
 
 def render_terminal(ev: Evaluation, console: Console) -> None:
     if ev.question_id is None:
         console.print("[bold red]No confident match[/] — not graded, to avoid using the wrong rubric.")
-        console.print("Closest questions (cosine, id, question); pin one with --question-id:")
+        console.print("Closest questions (match score, id, question); pin one with --question-id:")
         for line in candidates_lines(ev.match):
             console.print("  " + line, markup=False)
         return
@@ -49,9 +72,11 @@ def render_terminal(ev: Evaluation, console: Console) -> None:
     header.append(f"{ev.question}\n", style="bold")
     header.append(f"id {ev.question_id} · topic {ev.topic} · judge {ev.judge}", style="dim")
     if ev.match.by != "id" and ev.match.best is not None:
-        header.append(f" · matched by {ev.match.by} (cosine {ev.match.best.cosine:.3f})", style="dim")
+        header.append(f" · matched by {ev.match.by} (score {ev.match.best.score:.3f})", style="dim")
     if ev.auto_rubric:
         header.append(" · auto-derived rubric", style="dim")
+    if judge_meta_line(ev):
+        header.append(f"\njudge {judge_meta_line(ev)}", style="dim")
     if ev.score is None:
         console.print(Panel(Group(header, Text(f"\nUNSCORED: {ev.unscored_reason}", style="bold red"))))
         return
@@ -64,9 +89,7 @@ def render_terminal(ev: Evaluation, console: Console) -> None:
     table.add_column("evidence from the answer", ratio=3)
     for c in ev.criteria:
         evidence = c.evidence or ("(quote not found in the answer)" if not c.evidence_verified else "")
-        table.add_row(
-            c.description, str(c.weight), Text(LEVEL_MARK[c.level], style=LEVEL_STYLE[c.level]), evidence
-        )
+        table.add_row(c.description, str(c.weight), Text(LEVEL_MARK[c.level], style=LEVEL_STYLE[c.level]), evidence)
     console.print(table)
     if ev.errors:
         console.print("[bold red]Wrong or doubtful claims:[/]")
@@ -86,16 +109,19 @@ def render_terminal(ev: Evaluation, console: Console) -> None:
 def to_markdown(ev: Evaluation) -> str:
     if ev.question_id is None:
         lines = ["# No confident match", "", "Not graded. Closest questions:", ""]
-        lines += [f"- `{c.id}` {c.question} (cosine {c.cosine:.3f})" for c in ev.match.candidates]
+        lines += [f"- `{c.id}` {c.question} (match score {c.score:.3f})" for c in ev.match.candidates]
         return "\n".join(lines) + "\n"
     lines = [f"# {ev.question}", "", f"- id: `{ev.question_id}` · topic: {ev.topic} · judge: {ev.judge}"]
+    if judge_meta_line(ev):
+        lines.append(f"- judge {judge_meta_line(ev)}")
     if ev.score is None:
         lines += ["", f"**Unscored**: {ev.unscored_reason}"]
         return "\n".join(lines) + "\n"
     lines += [f"- **score: {ev.score:.0f}/100 ({ev.band})**", f"- {_parts_line(ev)}", ""]
     lines += ["| criterion | weight | verdict | evidence |", "|---|---|---|---|"]
     for c in ev.criteria:
-        cell = (c.evidence or "").replace("|", "\\|").replace("\n", " ")
+        cell = c.evidence or ("(quote not found in the answer)" if not c.evidence_verified else "")
+        cell = cell.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {c.description} | {c.weight} | {c.level.value} | {cell} |")
     if ev.errors:
         lines += ["", "## Wrong or doubtful claims", ""] + [f"- {e}" for e in ev.errors]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..calibration import OfflineParams
 from ..index import BankIndex, criterion_text
-from ..models import CriterionVerdict, JudgeVerdict, Level, Question
+from ..models import Criterion, CriterionVerdict, JudgeVerdict, Level, Question
 from ..scoring import anchor_estimate, level_from_signal
 from ..text import is_chinese, negated, split_units, squash
 from .base import JudgeRequest
@@ -140,9 +140,7 @@ def verdict_from_analysis(
         for c, s, t in zip(analysis.anchor_cosines, analysis.anchor_scores, analysis.anchor_texts, strict=True)
         if t != exclude_anchor
     ]
-    estimate = anchor_estimate(
-        [c for c, _ in pairs], [s for _, s in pairs], params.anchor_k, params.anchor_temperature
-    )
+    estimate = anchor_estimate([c for c, _ in pairs], [s for _, s in pairs], params.anchor_k, params.anchor_temperature)
     chinese = is_chinese(" ".join(analysis.units))
     return JudgeVerdict(
         feedback=_feedback(question, verdicts, by_id, errors, chinese),
@@ -154,12 +152,10 @@ def verdict_from_analysis(
 
 
 def _feedback(
-    question: Question, verdicts: list[CriterionVerdict], by_id: dict, errors: list[str], chinese: bool
+    question: Question, verdicts: list[CriterionVerdict], by_id: dict[str, Criterion], errors: list[str], chinese: bool
 ) -> str:
     met = [v for v in verdicts if v.level is Level.met]
-    gaps = sorted(
-        (v for v in verdicts if v.level is not Level.met), key=lambda v: -by_id[v.criterion_id].weight
-    )
+    gaps = sorted((v for v in verdicts if v.level is not Level.met), key=lambda v: -by_id[v.criterion_id].weight)
     if chinese:
         parts = [f"覆盖了 {len(met)}/{len(verdicts)} 个评分要点。"]
         if gaps:

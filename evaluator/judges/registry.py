@@ -29,5 +29,5 @@ def make_judge(name: str | None, evaluator: Evaluator) -> Judge:
             from .openai_judge import OpenAIJudge
         except ImportError as exc:
             raise ConfigError(f"the openai judge is not available ({exc})") from exc
-        return OpenAIJudge.from_env(evaluator)  # type: ignore[no-any-return]
+        return OpenAIJudge.from_env(evaluator)
     return evaluator.offline_judge()

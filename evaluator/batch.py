@@ -1,0 +1,353 @@
+"""Batch scoring of a transcript: match every turn, judge concurrently, append each result as it finishes.
+
+    turns ──► match (one batched embedding call for all questions and answers)
+          ──► judge (the judge's async twin, at most `concurrency` at a time)
+          ──► score (Evaluator.score) ──► one JSONL line per finished turn ──► summary
+
+A turn is graded only against a confidently matched bank question: turns with no confident match are
+reported as "not in the bank", unanswered questions are listed, and a turn whose judge fails (after the
+judge's own retries) is recorded with its error while the batch goes on. `resume` skips the turns whose
+results are already in the results file (failed turns are retried). Ctrl-C raises `BatchInterrupted`
+(a KeyboardInterrupt) carrying the partial report; every finished turn is already on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from .core import SamplingJudge, check_answer, median_of_samples, unmatched
+from .embedding import Embedder
+from .errors import EvaluatorError, InputError
+from .judges import Judge, JudgeRequest
+from .models import Evaluation, Match, TranscriptReport, TranscriptTurn, TurnResult
+from .summary import summarize
+from .transcript import load_transcript, question_focus
+
+if TYPE_CHECKING:
+    from .core import Evaluator
+
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 64
+AGREE_TOP = 3  # the answer may pick among the question's top candidates
+
+
+class BatchObserver(Protocol):
+    """Progress hooks (the CLI's progress bar). Called from the thread that runs the batch."""
+
+    def started(self, total: int, reused: int) -> None: ...
+
+    def finished(self, result: TurnResult) -> None: ...
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: `report` holds every turn finished so far (complete=False)."""
+
+    def __init__(self, report: TranscriptReport):
+        super().__init__("interrupted")
+        self.report = report
+
+
+def turn_key(turn: TranscriptTurn, judge: str) -> str:
+    """What identifies a turn's result: its content and the judge, not its position."""
+    canonical = json.dumps(
+        {"question": turn.question, "answer": turn.answer, "question_id": turn.question_id, "judge": judge},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+
+
+# -- the results file -------------------------------------------------------------------------------
+
+
+class ResultsLog:
+    """Append-only JSONL of TurnResult, one line per finished turn, flushed and fsynced as written."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def load(self) -> tuple[dict[str, TurnResult], int]:
+        """Results by key (a later line wins) and the number of unreadable lines (a torn last write)."""
+        results: dict[str, TurnResult] = {}
+        bad = 0
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return results, 0
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{self.path}: cannot read the results file ({exc})") from exc
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                result = TurnResult.model_validate_json(line)
+            except ValueError:
+                bad += 1
+                continue
+            results[result.key] = result
+        return results, bad
+
+    def open(self, fresh: bool) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                self._file = self.path.open("w", encoding="utf-8")
+                return
+            torn = self.path.exists() and self.path.stat().st_size > 0 and not self.path.read_bytes().endswith(b"\n")
+            self._file = self.path.open("a", encoding="utf-8")
+            if torn:  # an interrupted write left half a line: end it so the next line stays valid
+                self._file.write("\n")
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot write the results file ({exc.strerror})") from exc
+
+    def append(self, result: TurnResult) -> None:
+        if self._file is None:
+            return
+        self._file.write(result.model_dump_json() + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# -- matching ------------------------------------------------------------------------------------------
+
+
+class _Precomputed(Embedder):
+    """The evaluator's embedder with every turn's texts embedded up front in one batch."""
+
+    def __init__(self, base: Embedder, texts: Sequence[str]):
+        self.name = base.name
+        self._base = base
+        unique = list(dict.fromkeys(t for t in texts if t))
+        vectors = base.encode(unique) if unique else np.zeros((0, 1), np.float32)
+        self._known = dict(zip(unique, vectors, strict=True))
+
+    @property
+    def dim(self) -> int:
+        return self._base.dim
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        missing = [t for t in texts if t not in self._known]
+        if missing:
+            self._known.update(zip(missing, self._base.encode(missing, batch_size), strict=True))
+        return np.stack([self._known[t] for t in texts]) if texts else self._base.encode([])
+
+
+def _pick(match: Match, qid: str) -> Match:
+    """A question match made confident by the answer: the chosen candidate first."""
+    first = [c for c in match.candidates if c.id == qid]
+    rest = [c for c in match.candidates if c.id != qid]
+    return Match(by="question", confident=True, candidates=(*first, *rest), margin=match.margin)
+
+
+def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None]:
+    """The bank question of a turn and how it was found (None: no confident match).
+
+    The question text decides when it is confident. When it is close to the bank but ambiguous (the top
+    cosine clears the bar, the margin does not), the answer picks among its top candidates. A follow-up
+    question («那为什么呢？») may be matched by its answer alone, when that match is confident."""
+    if turn.question_id:
+        return ev.pinned(turn.question_id), "id"
+    qm = ev.match(question=question_focus(turn.question))
+    if qm.confident or not turn.answer or qm.best is None:
+        return qm, ("question" if qm.confident else None)
+    am = ev.match(answer=turn.answer)
+    if am.best is not None:
+        near = {c.id for c in qm.candidates[:AGREE_TOP]}
+        if qm.best.score >= ev.calibration.match.question_min and am.best.id in near:
+            return _pick(qm, am.best.id), "question+answer"
+        if turn.follow_up_of is not None and am.confident:
+            return am, "answer"
+    return qm, None
+
+
+# -- the batch ---------------------------------------------------------------------------------------
+
+
+def run_transcript(
+    ev: Evaluator,
+    source: str | Path,
+    *,
+    results: Path | str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    observer: BatchObserver | None = None,
+) -> TranscriptReport:
+    """Parse a transcript (a path, '-', or the text itself) and grade every turn. See `run_turns`."""
+    name, turns = load_transcript(source)
+    return run_turns(
+        ev, turns, source=name, results=results, resume=resume, overwrite=overwrite, concurrency=concurrency,
+        observer=observer,
+    )  # fmt: skip
+
+
+def run_turns(
+    ev: Evaluator,
+    turns: Sequence[TranscriptTurn],
+    *,
+    source: str = "<transcript>",
+    results: Path | str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    observer: BatchObserver | None = None,
+) -> TranscriptReport:
+    """Grade turns, appending each finished result to `results` (JSONL) when given.
+
+    `resume` reuses the finished results already in that file (failed turns run again); without it an
+    existing non-empty file is an error unless `overwrite`, so a finished run is never lost by accident."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
+    if resume and results is None:
+        raise InputError("resume needs a results file")
+    started = time.perf_counter()
+    judge = ev.judge
+    log = ResultsLog(Path(results)) if results is not None else None
+    stored: dict[str, TurnResult] = {}
+    if log is not None:
+        stored, _bad = log.load()
+        if stored and not resume and not overwrite:
+            raise InputError(
+                f"{log.path}: already holds {len(stored)} turn results; pass --resume to continue that run, "
+                "or choose another results file"
+            )
+        if not resume:
+            stored = {}
+    done: dict[int, TurnResult] = {}
+    todo: list[tuple[TranscriptTurn, str]] = []
+    for turn in turns:
+        key = turn_key(turn, judge.name)
+        previous = stored.get(key)
+        if previous is not None and previous.finished:
+            done[turn.index] = previous.model_copy(update={"turn": turn})
+        else:
+            todo.append((turn, key))
+
+    def report(complete: bool) -> TranscriptReport:
+        ordered = tuple(done[t.index] for t in turns if t.index in done)
+        return TranscriptReport(
+            source=source, judge=judge.name, complete=complete, results_path=str(log.path) if log else None,
+            turns=ordered, summary=summarize(ordered, total=len(turns)),
+            seconds=round(time.perf_counter() - started, 2),
+        )  # fmt: skip
+
+    if observer is not None:
+        observer.started(len(turns), len(done))
+    try:
+        if log is not None:
+            log.open(fresh=not resume)
+        if todo:
+
+            def record(result: TurnResult) -> None:
+                done[result.turn.index] = result
+                if log is not None:
+                    log.append(result)
+                if observer is not None:
+                    observer.finished(result)
+
+            asyncio.run(_run(ev, todo, concurrency, record))
+    except KeyboardInterrupt:
+        raise BatchInterrupted(report(complete=False)) from None
+    finally:
+        if log is not None:
+            log.close()
+    return report(complete=True)
+
+
+async def _run(
+    ev: Evaluator,
+    todo: list[tuple[TranscriptTurn, str]],
+    concurrency: int,
+    record: Callable[[TurnResult], None],
+) -> None:
+    # One embedding call for every question and answer; matching and scoring then look vectors up.
+    texts = [t for turn, _ in todo for t in (question_focus(turn.question), turn.answer.strip())]
+    await asyncio.to_thread(lambda: ev.index)  # load (or build) the bank index once, shared by the view
+    view = copy.copy(ev)
+    view.embedder = await asyncio.to_thread(_Precomputed, ev.embedder, texts)
+    judge = ev.judge
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(turn: TranscriptTurn, key: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            result = await _grade(view, judge, turn, key, semaphore)
+        except Exception as exc:  # any failure of one turn is that turn's result; the batch goes on
+            error = str(exc) if isinstance(exc, EvaluatorError) else f"{type(exc).__name__}: {exc}"
+            result = TurnResult(key=key, turn=turn, status="failed", error=error or type(exc).__name__)
+        record(result.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
+
+    await asyncio.gather(*(one(turn, key) for turn, key in todo))
+
+
+async def _grade(
+    view: Evaluator, judge: Judge, turn: TranscriptTurn, key: str, semaphore: asyncio.Semaphore
+) -> TurnResult:
+    try:
+        match, how = choose_match(view, turn)
+    except EvaluatorError as exc:  # a pinned id that is not in the bank
+        return TurnResult(key=key, turn=turn, status="unmatched", error=str(exc))
+    candidates = match.candidates if how is None else ()
+    if not turn.answer.strip():
+        return TurnResult(key=key, turn=turn, status="unanswered", matched_by=how, candidates=match.candidates)
+    if how is None or match.best is None:
+        return TurnResult(
+            key=key, turn=turn, status="unmatched", candidates=candidates, evaluation=unmatched(match, judge.name)
+        )
+    q = view.bank.get(match.best.id)
+    answer = check_answer(turn.answer)
+    request = JudgeRequest(question=q, answer=answer)
+    async with semaphore:
+        if view.samples > 1 and isinstance(judge, SamplingJudge):
+            sampler = judge
+            verdicts = await asyncio.gather(
+                *(asyncio.to_thread(sampler.judge_sample, request, i) for i in range(view.samples))
+            )
+            evaluation: Evaluation = median_of_samples([view.score(q, answer, v, match) for v in verdicts])
+        else:
+            verdict = await judge.ajudge(request)
+            evaluation = view.score(q, answer, verdict, match)
+    status = "graded" if evaluation.score is not None else "unscored"
+    return TurnResult(key=key, turn=turn, status=status, evaluation=evaluation, matched_by=how)
+
+
+__all__ = [
+    "BatchInterrupted",
+    "BatchObserver",
+    "ResultsLog",
+    "choose_match",
+    "default_results_path",
+    "run_transcript",
+    "run_turns",
+    "turn_key",
+]
+
+
+def default_results_path(home: Path, source: str, turns: Sequence[TranscriptTurn]) -> Path:
+    """Where the CLI keeps a run's results when --results is not given: the cache dir, one file per
+    transcript file (so --resume finds it again after the transcript is edited), or per content for stdin."""
+    if source.startswith("<"):
+        ident = json.dumps([t.model_dump(mode="json") for t in turns], ensure_ascii=False)
+        stem = "stdin"
+    else:
+        ident = str(Path(source).resolve())
+        stem = Path(source).stem
+    digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12]
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:40] or "transcript"
+    return home / "runs" / f"{safe}-{digest}.jsonl"

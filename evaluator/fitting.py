@@ -1,0 +1,229 @@
+"""Fit the shipped parameters on graded answers (`evaluate calibrate`).
+
+Graded samples: every anchor of every bank question, graded against its own question with that
+anchor left out of the anchor estimate (never its own neighbour), plus eval_data when present.
+The fit uses the calibration part only (questions split by a hash of their id); the test part is
+reported before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from .calibration import Calibration, MatchParams, OfflineParams
+from .core import Evaluator
+from .index import embed_with_stores
+from .judges.offline import Analysis
+from .metrics import agreement, pearson
+from .models import Question
+from .scoring import anchor_estimate, blend, error_penalty, similarity_score
+from .text import negated, split_units
+
+TEST_SHARE = 3  # of 10 hash buckets
+
+
+def is_test_question(qid: str) -> bool:
+    return int(hashlib.sha1(qid.encode()).hexdigest(), 16) % 10 < TEST_SHARE
+
+
+@dataclass
+class Sample:
+    question: Question
+    answer: str
+    gold: float
+    analysis: Analysis
+    exclude_anchor: str | None
+    test: bool
+
+
+def collect_samples(ev: Evaluator, extra: list[tuple[str, str, float]] | None = None) -> list[Sample]:
+    """Anchors of the bank (left out of their own estimate) + extra (question id, answer, grade)."""
+    judge = ev.offline_judge()
+    # Embed every sentence once through the persistent store: a second calibration embeds nothing.
+    texts = []
+    for q in ev.bank:
+        for a in q.rubric.anchors:
+            texts += [*(split_units(a.answer) or [a.answer.strip()]), a.answer]
+    for _, answer, _ in extra or []:
+        texts += [*(split_units(answer) or [answer.strip()]), answer]
+    ev.embedder.memo.update(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
+    samples = []
+    for q in ev.bank:
+        for a in q.rubric.anchors:
+            samples.append(Sample(q, a.answer, a.score, judge.analyze(q, a.answer), a.answer, is_test_question(q.id)))
+    for qid, answer, gold in extra or []:
+        q = ev.bank.get(qid)
+        samples.append(Sample(q, answer, gold, judge.analyze(q, answer), None, is_test_question(qid)))
+    return samples
+
+
+def _levels(sig: np.ndarray, met: float, partial: float) -> np.ndarray:
+    return np.where(sig >= met, 1.0, np.where(sig >= partial, 0.5, 0.0))
+
+
+def _rubric(s: Sample, p: OfflineParams) -> float:
+    w = np.array([c.weight for c in s.question.rubric.criteria], float)
+    sig = np.array(
+        [c.best_cosine - s.analysis.baseline + p.keyword_bonus * c.keyword_fraction for c in s.analysis.criteria]
+    )
+    n_err = sum(cos >= p.error_threshold and not negated(u) for _, cos, u in s.analysis.error_hits)
+    raw = 100.0 * float((w * _levels(sig, p.met, p.partial)).sum() / w.sum())
+    return max(0.0, raw - error_penalty(n_err))
+
+
+def _anchor(s: Sample, k: int, t: float) -> float | None:
+    pairs = [
+        (c, sc)
+        for c, sc, txt in zip(s.analysis.anchor_cosines, s.analysis.anchor_scores, s.analysis.anchor_texts, strict=True)
+        if txt != s.exclude_anchor
+    ]
+    return anchor_estimate([c for c, _ in pairs], [sc for _, sc in pairs], k, t)
+
+
+def predict(s: Sample, cal: Calibration) -> float:
+    est = _anchor(s, cal.offline.anchor_k, cal.offline.anchor_temperature)
+    sim = similarity_score(s.analysis.reference_cosine, cal.lo, cal.hi)
+    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, cal.anchor_weight if est is not None else 0.0)
+
+
+def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
+    return agreement([predict(s, cal) for s in samples], [s.gold for s in samples])
+
+
+def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
+    """Stage-wise grid search on the calibration part (each stage is small and well-posed)."""
+    train = [s for s in samples if not s.test]
+    gold = [s.gold for s in train]
+    # 1. criterion thresholds + error threshold: the rubric score alone should track the grade.
+    best: tuple[float, OfflineParams] = (-2.0, start.offline)
+    for met, gap, kb, err in itertools.product(
+        np.arange(0.0, 0.2001, 0.02), (0.02, 0.04, 0.06, 0.08), (0.0, 0.03, 0.06), (0.86, 0.89, 0.92, 0.95, 2.0)
+    ):
+        p = start.offline.model_copy(
+            update={
+                "met": round(float(met), 3),
+                "partial": round(float(met - gap), 3),
+                "keyword_bonus": kb,
+                "error_threshold": err,
+            }
+        )
+        r = pearson([_rubric(s, p) for s in train], gold)
+        if r > best[0]:
+            best = (r, p)
+    offline = best[1]
+    # 2. anchor neighbourhood.
+    best_a = (-2.0, offline.anchor_k, offline.anchor_temperature)
+    for k, t in itertools.product((1, 2, 3, 5), (0.01, 0.02, 0.05, 0.1)):
+        est = [_anchor(s, k, t) for s in train]
+        r = pearson([e if e is not None else 50.0 for e in est], gold)
+        if r > best_a[0]:
+            best_a = (r, k, t)
+    offline = offline.model_copy(update={"anchor_k": best_a[1], "anchor_temperature": best_a[2]})
+    # 3. similarity range, 4. blend weights: minimize RMSE of the final score.
+    rub = np.array([_rubric(s, offline) for s in train])
+    anc = [_anchor(s, offline.anchor_k, offline.anchor_temperature) for s in train]
+    cos = np.array([s.analysis.reference_cosine for s in train])
+    g = np.array(gold)
+    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight)
+    for lo, hi in itertools.product(np.arange(0.55, 0.86, 0.05), np.arange(0.8, 1.0001, 0.05)):
+        if hi <= lo + 0.05:
+            continue
+        sim = 100.0 * np.clip((cos - lo) / (hi - lo), 0, 1)
+        for alpha, aw in itertools.product(np.arange(0.0, 1.0001, 0.1), np.arange(0.0, 1.0001, 0.1)):
+            base = alpha * rub + (1 - alpha) * sim
+            final = np.array([(1 - aw) * b + aw * a if a is not None else b for b, a in zip(base, anc, strict=True)])
+            err = float(np.sqrt(np.mean((final - g) ** 2)))
+            if err < best_b[0]:
+                best_b = (err, float(alpha), float(lo), float(hi), float(aw))
+    _, alpha, lo, hi, aw = best_b
+    return start.model_copy(
+        update={
+            "version": version,
+            "fitted_on": f"{len(train)} graded answers (calibration part), {date.today().isoformat()}",
+            "alpha": round(alpha, 2),
+            "lo": round(lo, 2),
+            "hi": round(hi, 2),
+            "anchor_weight": round(aw, 2),
+            "offline": offline,
+        }
+    )
+
+
+def fit_match(ev: Evaluator, start: MatchParams) -> tuple[MatchParams, dict[str, float]]:
+    """Thresholds for a confident match, from leave-one-out searches over the bank itself.
+
+    Positives: each phrasing (answer-like text) searched with itself removed — its question is
+    still in the bank through its other texts. Negatives: the same text searched with its whole
+    question removed — an out-of-bank question, which must not be matched confidently.
+    """
+    found = {}
+    for by in ("question", "answer"):
+        side = ev.index.sides[by]
+        ids = np.array(side.qids)
+        cos = np.stack([ev.index.vector(t) for t in side.texts]) @ np.stack([ev.index.vector(t) for t in side.texts]).T
+        lex = np.asarray((side.matrix @ side.matrix.T).todense()) if side.matrix is not None else np.zeros_like(cos)
+        best = (-1.0, 0.0, 0.0, 0.0, 1.01)
+        for w in (0.0, 0.1, 0.2, 0.3, 0.5):
+            pos, neg = _loo(cos + w * lex, ids)
+            acc, lo_, mg, sure = _best_rule(pos, neg, with_sure=by == "question")
+            if acc > best[0]:
+                best = (acc, w, lo_, mg, sure)
+        found[by] = best
+    q, a = found["question"], found["answer"]
+    params = MatchParams(
+        question_lexical=q[1], answer_lexical=a[1], question_min=q[2], question_margin=q[3], question_sure=q[4],
+        answer_min=a[2], answer_margin=a[3],
+    )  # fmt: skip
+    return params, {
+        "question_match_balanced_accuracy": round(q[0], 4),
+        "answer_match_balanced_accuracy": round(a[0], 4),
+    }
+
+
+def _loo(sims: np.ndarray, ids: np.ndarray) -> tuple[list[tuple[float, float, bool]], list[tuple[float, float, bool]]]:
+    """(top score, margin, top is right) for each text with itself / its whole question left out."""
+    pos, neg = [], []
+    for i in range(len(ids)):
+        s = sims[i].copy()
+        s[i] = -np.inf
+        same = ids == ids[i]
+        if same.sum() > 1:
+            pos.append(_top2(s, ids, str(ids[i])))
+        s[same] = -np.inf
+        neg.append(_top2(s, ids, None))
+    return pos, neg
+
+
+def _top2(s: np.ndarray, ids: np.ndarray, right: str | None) -> tuple[float, float, bool]:
+    best: dict[str, float] = {}
+    for j in np.argsort(-s)[:64]:
+        if np.isfinite(s[j]) and ids[j] not in best:
+            best[str(ids[j])] = float(s[j])
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    top = ranked[0][1]
+    margin = top - ranked[1][1] if len(ranked) > 1 else top
+    return top, margin, ranked[0][0] == right
+
+
+def _best_rule(
+    pos: list[tuple[float, float, bool]], neg: list[tuple[float, float, bool]], with_sure: bool
+) -> tuple[float, float, float, float]:
+    """Maximize balanced accuracy: confident and right on positives, not confident on negatives."""
+    p = np.array(pos) if pos else np.zeros((0, 3))
+    n = np.array(neg) if neg else np.zeros((0, 3))
+    best = (-1.0, 0.0, 0.0, 1.01)
+    sures = np.arange(0.9, 1.3001, 0.02) if with_sure else [9.0]
+    for lo_, mg, sure in itertools.product(np.arange(0.7, 1.2001, 0.01), np.arange(0.0, 0.1001, 0.005), sures):
+        ok_p = (p[:, 0] >= sure) | ((p[:, 0] >= lo_) & (p[:, 1] >= mg))
+        ok_n = (n[:, 0] >= sure) | ((n[:, 0] >= lo_) & (n[:, 1] >= mg))
+        tp = float(np.mean(ok_p & (p[:, 2] > 0))) if len(p) else 0.0
+        tn = float(np.mean(~ok_n)) if len(n) else 0.0
+        acc = (tp + tn) / 2
+        if acc > best[0]:
+            best = (acc, round(float(lo_), 3), round(float(mg), 3), round(float(sure), 3))
+    return best

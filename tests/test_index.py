@@ -1,0 +1,41 @@
+"""The index is persisted by bank hash + model and reused: a second run embeds nothing of the bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from evaluator import Evaluator
+from evaluator.embedding import Embedder
+
+
+class CountingEmbedder(Embedder):
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        self.embedded += texts
+        return super().encode(texts, batch_size)
+
+
+def test_second_run_reuses_index_and_bank_edit_reembeds_only_the_edit(small_bank, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bank = small_bank(["attention-scale-sqrt-dk", "kv-cache-no-q-cache"])
+    home = tmp_path / "home"
+    first = CountingEmbedder()
+    Evaluator(bank=bank, embedder=first, home=home).match(question="为什么要除以根号d")
+    second = CountingEmbedder()
+    Evaluator(bank=bank, embedder=second, home=home).match(question="为什么要除以根号d")
+    assert second.embedded == ["为什么要除以根号d"]
+
+    ref = bank / "reference_answers" / "kv-cache-no-q-cache.md"
+    ref.write_text(ref.read_text(encoding="utf-8") + "\n补充一句新的说明。", encoding="utf-8")
+    third = CountingEmbedder()
+    ev = Evaluator(bank=bank, embedder=third, home=home)
+    m = ev.match(question="为什么没有 Q cache")
+    new_reference = ev.bank.get("kv-cache-no-q-cache").reference
+    assert third.embedded == [new_reference, "为什么没有 Q cache"]
+    assert m.candidates[0].id == "kv-cache-no-q-cache"

@@ -1,0 +1,76 @@
+"""The real pipeline (m3e embeddings, FAISS, bundled bank, offline judge) on answers written for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evaluator import Evaluation, Evaluator, InputError, Level
+
+DATA = Path(__file__).with_name("data")
+ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", ORDERING, ids=[c["id"] for c in ORDERING])
+def test_complete_answer_beats_partial_beats_wrong(evaluator: Evaluator, case: dict[str, str]) -> None:
+    scores = {
+        kind: evaluator.evaluate(case[kind], question_id=case["id"]).score for kind in ("complete", "partial", "wrong")
+    }
+    assert scores["complete"] is not None and scores["partial"] is not None and scores["wrong"] is not None
+    assert scores["complete"] > scores["partial"] > scores["wrong"], scores
+
+
+def test_ordering_covers_at_least_ten_questions() -> None:
+    assert len({c["id"] for c in ORDERING}) >= 10
+
+
+def test_evaluate_by_question_text_reports_parts_and_evidence(evaluator: Evaluator) -> None:
+    case = ORDERING[0]
+    result = evaluator.evaluate(case["complete"], question="Attention 为什么要除以根号 d？")
+    assert isinstance(result, Evaluation)
+    assert result.question_id == case["id"] and result.match.by == "question" and result.match.confident
+    assert result.judge == "offline"
+    assert result.parts is not None and 0 <= result.parts.rubric <= 100 and 0 <= result.parts.similarity <= 100
+    assert result.score is not None and 0 <= result.score <= 100
+    met = [c for c in result.criteria if c.level is not Level.missing]
+    assert met, "a complete answer meets some criteria"
+    for c in met:  # evidence is a verbatim quote of the answer
+        assert c.evidence and c.evidence in case["complete"]
+    assert result.feedback
+
+
+def test_evaluate_by_answer_alone_finds_the_question(evaluator: Evaluator) -> None:
+    case = next(c for c in ORDERING if c["id"] == "ring-allreduce")
+    result = evaluator.evaluate(case["complete"])
+    assert result.match.by == "answer"
+    assert result.question_id == "ring-allreduce"
+
+
+def test_off_topic_question_is_not_graded(evaluator: Evaluator) -> None:
+    result = evaluator.evaluate("番茄炒蛋要先炒蛋再炒番茄。", question="番茄炒蛋怎么做才好吃？")
+    assert not result.match.confident
+    assert result.score is None and result.question_id is None
+    assert len(result.match.candidates) == 5
+
+
+def test_match_returns_ranked_candidates(evaluator: Evaluator) -> None:
+    m = evaluator.match(question="KV Cache 的原理是什么？")
+    assert m.confident
+    cosines = [c.cosine for c in m.candidates]
+    assert cosines == sorted(cosines, reverse=True)
+    assert m.candidates[0].id.startswith("kv-cache")
+
+
+def test_empty_and_oversized_answers_are_input_errors(evaluator: Evaluator) -> None:
+    with pytest.raises(InputError, match="empty"):
+        evaluator.evaluate("   ", question_id="attention-scale-sqrt-dk")
+    with pytest.raises(InputError, match="limit"):
+        evaluator.evaluate("长" * 20_001, question_id="attention-scale-sqrt-dk")
+
+
+def test_bank_length_and_reference_on_request(evaluator: Evaluator) -> None:
+    assert len(evaluator.bank) >= 15
+    result = evaluator.evaluate(ORDERING[0]["complete"], question_id=ORDERING[0]["id"], include_reference=True)
+    assert result.reference == evaluator.bank.get(ORDERING[0]["id"]).reference

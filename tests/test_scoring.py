@@ -1,0 +1,40 @@
+import pytest
+
+from evaluator.models import Level
+from evaluator.scoring import anchor_estimate, band, blend, rubric_score, similarity_score
+
+
+def test_rubric_score_weights_levels():
+    levels = [(3, Level.met), (2, Level.partial), (1, Level.missing)]
+    assert rubric_score(levels) == pytest.approx(100 * (3 + 1) / 6)
+
+
+def test_rubric_score_penalty_is_capped_and_never_negative():
+    levels = [(1, Level.met)]
+    assert rubric_score(levels, n_errors=1) == pytest.approx(90)
+    assert rubric_score(levels, n_errors=10) == pytest.approx(70)
+    assert rubric_score([(1, Level.missing)], n_errors=2) == 0
+
+
+def test_similarity_score_clips_to_range():
+    assert similarity_score(0.5, lo=0.6, hi=0.9) == 0
+    assert similarity_score(0.75, lo=0.6, hi=0.9) == pytest.approx(50)
+    assert similarity_score(0.95, lo=0.6, hi=0.9) == 100
+    with pytest.raises(ValueError):
+        similarity_score(0.7, lo=0.9, hi=0.6)
+
+
+def test_blend_mixes_rubric_similarity_and_anchor():
+    assert blend(80, 40, alpha=0.75) == pytest.approx(70)
+    assert blend(80, 40, alpha=0.75, anchor=30, anchor_weight=0.5) == pytest.approx(50)
+    assert blend(80, 40, alpha=0.75, anchor=None, anchor_weight=0.5) == pytest.approx(70)
+
+
+def test_anchor_estimate_prefers_nearest_anchor():
+    est = anchor_estimate([0.95, 0.80, 0.60], [90, 40, 10], k=3, temperature=0.02)
+    assert est is not None and 85 < est <= 90
+    assert anchor_estimate([], [], k=3, temperature=0.05) is None
+
+
+def test_band_names_score_ranges():
+    assert [band(s) for s in (95, 75, 55, 35, 5, None)] == ["excellent", "good", "fair", "weak", "poor", "unscored"]
