@@ -16,7 +16,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grade answer
 bank_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the question bank.")
 app.add_typer(bank_app, name="bank")
 
-SUBCOMMANDS = {"grade", "bank", "match", "calibrate", "transcript", "--help", "-h", "--version"}
+SUBCOMMANDS = {"grade", "bank", "match", "calibrate", "benchmark", "transcript", "serve", "--help", "-h", "--version"}
 NO_CONFIDENT_MATCH = 3
 
 
@@ -130,9 +130,12 @@ def calibrate(
     from evaluator import Evaluator
     from evaluator.calibration import save_calibration
     from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
+    from evaluator.labelled import load_labelled
 
     ev = Evaluator(bank=bank, judge="offline")
-    samples = collect_samples(ev)
+    labelled_path = ev.bank.root / "eval_data" / "answers.jsonl" if ev.bank.root else None
+    labelled = load_labelled(labelled_path) if labelled_path and labelled_path.is_file() else []
+    samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])
     test = [s for s in samples if s.test]
     before = evaluate_params(test, ev.calibration)
     tag = version or f"{date.today().isoformat()}.1"
@@ -146,8 +149,10 @@ def calibrate(
     typer.echo(f"test part before: {before}")
     typer.echo(f"test part after:  {after}")
     typer.echo(f"match: {match_params.model_dump()} {match_metrics}")
-    typer.echo(f"fitted: alpha={fitted.alpha} lo={fitted.lo} hi={fitted.hi} anchor_weight={fitted.anchor_weight} "
-               f"offline={fitted.offline.model_dump()}")
+    typer.echo(
+        f"fitted: alpha={fitted.alpha} lo={fitted.lo} hi={fitted.hi} anchor_weight={fitted.anchor_weight} "
+        f"offline={fitted.offline.model_dump()}"
+    )
     if write:
         save_calibration(fitted)
         typer.echo("wrote evaluator/calibration.json")
@@ -174,8 +179,11 @@ def transcript_cmd(
     judge: JudgeOpt = None,
     model: Annotated[str | None, typer.Option("--model", help="LLM judge model (default $EVALUATOR_MODEL).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the LLM judge even for cached answers.")] = False,
 ) -> None:
     """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
+    import os
+
     from evaluator import Evaluator
     from evaluator import transcript_reports as tr
     from evaluator.batch import BatchInterrupted, default_results_path, run_turns
@@ -183,7 +191,9 @@ def transcript_cmd(
     from evaluator.transcript import load_transcript
 
     name, turns = load_transcript(file)  # bad input fails before the model loads
-    ev = Evaluator(bank=bank, judge=judge, judge_options=JudgeOptions(model=model, base_url=base_url))
+    os.environ["EVALUATOR_CONCURRENCY"] = str(concurrency)  # the LLM judge's own limit on calls in flight
+    options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
+    ev = Evaluator(bank=bank, judge=judge, judge_options=options)
     path = results or default_results_path(ev.home, name, turns)
     interrupted = False
     with tr.ProgressBar(Console(stderr=True)) as bar:
@@ -210,16 +220,82 @@ def transcript_cmd(
         raise typer.Exit(1)
 
 
+@app.command()
+def benchmark(
+    file: Annotated[Path, typer.Argument(help="Labelled answers: eval_data JSONL or an ADS-format JSONL.")] = Path(
+        "eval_data/answers.jsonl"
+    ),
+    anchors: Annotated[
+        Path | None, typer.Option("--anchors", help="ADS file whose graded answers are the anchors.")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="k for cross-validation on a single ADS file.")] = 5,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
+    bank: BankOpt = None,
+) -> None:
+    """Agreement with human grades (Pearson, Spearman, QWK, RMSE) beside baselines from the same run."""
+    import json as _json
+
+    from evaluator import Evaluator
+    from evaluator.benchmark import benchmark_kfold, benchmark_split
+    from evaluator.labelled import ads_answers, ads_bank, is_ads, load_ads, load_labelled
+
+    if is_ads(file):
+        test_rows = load_ads(file)
+        if anchors is not None:
+            train_rows = load_ads(anchors)
+            train, test = ads_answers(train_rows, "train"), ads_answers(test_rows, "test")
+            ads = ads_bank(train_rows + test_rows, train)
+            result = benchmark_split(f"{file.name} (anchors: {anchors.name})", Evaluator(bank=ads, judge="offline"),
+                                     train, test)  # fmt: skip
+        else:
+            answers = ads_answers(test_rows, "row")
+            result = benchmark_kfold(
+                f"{file.name}", answers, lambda rest: ads_bank(test_rows, rest),
+                lambda b: Evaluator(bank=b, judge="offline"), k=folds,
+            )  # fmt: skip
+    else:
+        labelled = load_labelled(file)
+        ev = Evaluator(bank=bank, judge="offline")
+        calib = [a for a in labelled if a.split == "calibration"]
+        test = [a for a in labelled if a.split == "test"]
+        result = benchmark_split(f"{file.name} (test part)", ev, calib, test)
+    if fmt is Format.json:
+        typer.echo(_json.dumps(result.__dict__, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{result.name}: {result.n} answers graded, {result.unscored} unscored")
+    for note in result.notes:
+        typer.echo(f"  {note}")
+    typer.echo(f"{'system':40s} {'pearson':>8s} {'spearman':>8s} {'qwk':>8s} {'rmse':>8s}")
+    for name, m in result.systems.items():
+        typer.echo(f"{name:40s} {m['pearson']:8.3f} {m['spearman']:8.3f} {m['qwk']:8.3f} {m['rmse']:8.2f}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Evaluations run at once.")] = 8,
+    bank: BankOpt = None,
+    judge: JudgeOpt = None,
+) -> None:
+    """Serve the HTTP API (/v1, docs at /docs) and the practice page (/). Token: $EVALUATOR_API_TOKEN."""
+    from evaluator.service import serve as run_service
+
+    run_service(host, port, bank=bank, judge=judge, workers=workers)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     if "--transcript" in args and args[0] not in SUBCOMMANDS:
         args = ["transcript", *[a for a in args if a != "--transcript"]]  # `evaluate FILE --transcript`
-    if args and args[0] not in SUBCOMMANDS and not args[0].startswith("-"):
+    if args and args[0] not in SUBCOMMANDS and (args[0] == "-" or not args[0].startswith("-")):
         args.insert(0, "grade")  # `evaluate answer.txt` is `evaluate grade answer.txt`
     try:
-        app(args, standalone_mode=False)
+        code = app(args, standalone_mode=False)  # a command's typer.Exit(n) comes back as n here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except EvaluatorError as exc:
         if debug:
             raise

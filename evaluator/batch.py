@@ -20,6 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -27,11 +28,12 @@ import numpy as np
 
 from .core import SamplingJudge, check_answer, median_of_samples, unmatched
 from .embedding import Embedder
-from .errors import EvaluatorError, InputError
-from .judges import Judge, JudgeRequest
-from .models import Evaluation, Match, TranscriptReport, TranscriptTurn, TurnResult
+from .errors import BankError, EvaluatorError, InputError
+from .judges import Judge, JudgeRequest, OfflineJudge
+from .models import Match, Question, TranscriptReport, TranscriptTurn, TurnResult, TurnStatus
 from .summary import summarize
-from .transcript import load_transcript, question_focus
+from .text import split_units
+from .transcript import load_transcript, question_focus, question_parts
 
 if TYPE_CHECKING:
     from .core import Evaluator
@@ -141,10 +143,14 @@ class _Precomputed(Embedder):
     def dim(self) -> int:
         return self._base.dim
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        missing = [t for t in texts if t not in self._known]
+    def add(self, texts: Sequence[str]) -> None:
+        """Embed the texts not known yet, in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t and t not in self._known))
         if missing:
-            self._known.update(zip(missing, self._base.encode(missing, batch_size), strict=True))
+            self._known.update(zip(missing, self._base.encode(missing), strict=True))
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        self.add(texts)
         return np.stack([self._known[t] for t in texts]) if texts else self._base.encode([])
 
 
@@ -158,22 +164,52 @@ def _pick(match: Match, qid: str) -> Match:
 def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None]:
     """The bank question of a turn and how it was found (None: no confident match).
 
-    The question text decides when it is confident. When it is close to the bank but ambiguous (the top
-    cosine clears the bar, the margin does not), the answer picks among its top candidates. A follow-up
-    question («那为什么呢？») may be matched by its answer alone, when that match is confident."""
+    The question text decides when it is confident. A turn holding two questions asked in a row is
+    matched part by part; when the parts match different bank questions, the answer picks one. When
+    the question is close to the bank but ambiguous (its top score clears the bar, the margin does
+    not), the answer picks among its top candidates; an answer match that clears the bar and agrees with
+    the question's top candidate is accepted too (an English question against the Chinese bank). A
+    follow-up question («那为什么呢？») may be matched by its answer alone, when that is confident."""
     if turn.question_id:
         return ev.pinned(turn.question_id), "id"
+    parts = question_parts(turn.question)
+    answer_match: Match | None = None
+
+    def by_answer() -> Match | None:
+        nonlocal answer_match
+        if answer_match is None and turn.answer.strip():
+            answer_match = ev.match(answer=turn.answer)
+        return answer_match
+
+    if len(parts) > 1:
+        sure = [m for m in (ev.match(question=p) for p in parts) if m.confident and m.best is not None]
+        ids = list(dict.fromkeys(m.best.id for m in sure if m.best is not None))
+        if len(ids) == 1:
+            return sure[0], "question"
+        if len(ids) > 1:
+            am = by_answer()
+            ranked = [c.id for c in am.candidates] if am is not None else []
+            pick = min(ids, key=lambda i: ranked.index(i) if i in ranked else len(ranked) + ids.index(i))
+            return next(m for m in sure if m.best is not None and m.best.id == pick), "question+answer"
     qm = ev.match(question=question_focus(turn.question))
-    if qm.confident or not turn.answer or qm.best is None:
+    if qm.confident or qm.best is None:
         return qm, ("question" if qm.confident else None)
-    am = ev.match(answer=turn.answer)
-    if am.best is not None:
+    am = by_answer()
+    if am is not None and am.best is not None:
         near = {c.id for c in qm.candidates[:AGREE_TOP]}
         if qm.best.score >= ev.calibration.match.question_min and am.best.id in near:
+            return _pick(qm, am.best.id), "question+answer"
+        if am.best.id == qm.best.id and am.best.score >= ev.calibration.match.answer_min:  # both agree
             return _pick(qm, am.best.id), "question+answer"
         if turn.follow_up_of is not None and am.confident:
             return am, "answer"
     return qm, None
+
+
+def match_texts(turn: TranscriptTurn) -> list[str]:
+    """Every text `choose_match` may embed for a turn (embedded up front, in one batch)."""
+    parts = question_parts(turn.question)
+    return [*(parts if len(parts) > 1 else []), question_focus(turn.question), turn.answer.strip()]
 
 
 # -- the batch ---------------------------------------------------------------------------------------
@@ -270,6 +306,50 @@ def run_turns(
     return report(complete=True)
 
 
+@dataclass
+class _Graded:
+    """A turn that will be judged: its bank question, the checked answer and the match."""
+
+    turn: TranscriptTurn
+    key: str
+    question: Question
+    answer: str
+    match: Match
+    how: str
+
+
+def _failed(turn: TranscriptTurn, key: str, exc: Exception) -> TurnResult:
+    error = str(exc) if isinstance(exc, EvaluatorError) else f"{type(exc).__name__}: {exc}"
+    return TurnResult(key=key, turn=turn, status="failed", error=error or type(exc).__name__)
+
+
+def _plan(view: Evaluator, judge_name: str, turn: TranscriptTurn, key: str) -> TurnResult | _Graded:
+    """Match one turn: a final result (unmatched, unanswered) or what to judge."""
+    try:
+        match, how = choose_match(view, turn)
+    except BankError as exc:  # a pinned id that is not in the bank
+        return TurnResult(key=key, turn=turn, status="unmatched", error=str(exc))
+    if not turn.answer.strip():
+        return TurnResult(key=key, turn=turn, status="unanswered", matched_by=how, candidates=match.candidates)
+    if how is None or match.best is None:
+        return TurnResult(
+            key=key, turn=turn, status="unmatched", candidates=match.candidates,
+            evaluation=unmatched(match, judge_name),
+        )  # fmt: skip
+    return _Graded(turn, key, view.bank.get(match.best.id), check_answer(turn.answer), match, how)
+
+
+def _batch_judge(judge: Judge, view: Evaluator, graded: list[_Graded]) -> Judge:
+    """The offline judge embeds each answer's sentences: embed them for every turn in one batch, and
+    judge with a copy of it that looks them up. Other judges are returned as they are."""
+    if not isinstance(judge, OfflineJudge) or not isinstance(view.embedder, _Precomputed) or not graded:
+        return judge
+    view.embedder.add([u for g in graded for u in (split_units(g.answer) or [g.answer.strip()])])
+    index = copy.copy(view.index)
+    index.embedder = view.embedder
+    return OfflineJudge(index, judge.params)
+
+
 async def _run(
     ev: Evaluator,
     todo: list[tuple[TranscriptTurn, str]],
@@ -277,54 +357,50 @@ async def _run(
     record: Callable[[TurnResult], None],
 ) -> None:
     # One embedding call for every question and answer; matching and scoring then look vectors up.
-    texts = [t for turn, _ in todo for t in (question_focus(turn.question), turn.answer.strip())]
+    texts = [t for turn, _ in todo for t in match_texts(turn)]
     await asyncio.to_thread(lambda: ev.index)  # load (or build) the bank index once, shared by the view
     view = copy.copy(ev)
     view.embedder = await asyncio.to_thread(_Precomputed, ev.embedder, texts)
     judge = ev.judge
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def one(turn: TranscriptTurn, key: str) -> None:
+    graded: list[_Graded] = []
+    for turn, key in todo:
         t0 = time.perf_counter()
         try:
-            result = await _grade(view, judge, turn, key, semaphore)
+            plan = _plan(view, judge.name, turn, key)
         except Exception as exc:  # any failure of one turn is that turn's result; the batch goes on
-            error = str(exc) if isinstance(exc, EvaluatorError) else f"{type(exc).__name__}: {exc}"
-            result = TurnResult(key=key, turn=turn, status="failed", error=error or type(exc).__name__)
+            plan = _failed(turn, key, exc)
+        if isinstance(plan, _Graded):
+            graded.append(plan)
+        else:
+            record(plan.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
+    judge = await asyncio.to_thread(_batch_judge, judge, view, graded)
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(g: _Graded) -> None:
+        t0 = time.perf_counter()
+        try:
+            async with semaphore:
+                result = await _grade(view, judge, g)
+        except Exception as exc:  # any failure of one turn is that turn's result; the batch goes on
+            result = _failed(g.turn, g.key, exc)
         record(result.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
 
-    await asyncio.gather(*(one(turn, key) for turn, key in todo))
+    await asyncio.gather(*(one(g) for g in graded))
 
 
-async def _grade(
-    view: Evaluator, judge: Judge, turn: TranscriptTurn, key: str, semaphore: asyncio.Semaphore
-) -> TurnResult:
-    try:
-        match, how = choose_match(view, turn)
-    except EvaluatorError as exc:  # a pinned id that is not in the bank
-        return TurnResult(key=key, turn=turn, status="unmatched", error=str(exc))
-    candidates = match.candidates if how is None else ()
-    if not turn.answer.strip():
-        return TurnResult(key=key, turn=turn, status="unanswered", matched_by=how, candidates=match.candidates)
-    if how is None or match.best is None:
-        return TurnResult(
-            key=key, turn=turn, status="unmatched", candidates=candidates, evaluation=unmatched(match, judge.name)
+async def _grade(view: Evaluator, judge: Judge, g: _Graded) -> TurnResult:
+    request = JudgeRequest(question=g.question, answer=g.answer)
+    if view.samples > 1 and isinstance(judge, SamplingJudge):
+        sampler = judge
+        verdicts = await asyncio.gather(
+            *(asyncio.to_thread(sampler.judge_sample, request, i) for i in range(view.samples))
         )
-    q = view.bank.get(match.best.id)
-    answer = check_answer(turn.answer)
-    request = JudgeRequest(question=q, answer=answer)
-    async with semaphore:
-        if view.samples > 1 and isinstance(judge, SamplingJudge):
-            sampler = judge
-            verdicts = await asyncio.gather(
-                *(asyncio.to_thread(sampler.judge_sample, request, i) for i in range(view.samples))
-            )
-            evaluation: Evaluation = median_of_samples([view.score(q, answer, v, match) for v in verdicts])
-        else:
-            verdict = await judge.ajudge(request)
-            evaluation = view.score(q, answer, verdict, match)
-    status = "graded" if evaluation.score is not None else "unscored"
-    return TurnResult(key=key, turn=turn, status=status, evaluation=evaluation, matched_by=how)
+        evaluation = median_of_samples([view.score(g.question, g.answer, v, g.match) for v in verdicts])
+    else:
+        verdict = await judge.ajudge(request)
+        evaluation = view.score(g.question, g.answer, verdict, g.match)
+    status: TurnStatus = "graded" if evaluation.score is not None else "unscored"
+    return TurnResult(key=g.key, turn=g.turn, status=status, evaluation=evaluation, matched_by=g.how)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ class OfflineParams(BaseModel):
     partial: float = Field(description="criterion signal at or above which it is partial")
     keyword_bonus: float = Field(ge=0.0, description="signal added for full keyword coverage")
     error_threshold: float = Field(description="cosine above which a common error is asserted")
+    error_margin: float = Field(default=0.0, description="...and by which it beats every rubric point")
     anchor_k: int = Field(ge=1)
     anchor_temperature: float = Field(gt=0.0)
 
@@ -43,6 +44,7 @@ class Calibration(BaseModel):
     lo: float
     hi: float
     anchor_weight: float = Field(ge=0.0, le=1.0)
+    error_penalty: float = Field(default=10.0, ge=0.0, description="points off the final score per wrong claim")
     offline: OfflineParams
     match: MatchParams
     metrics: dict[str, float] = Field(default_factory=dict)

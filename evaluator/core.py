@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .bank import QuestionBank
 from .calibration import Calibration, load_calibration
@@ -105,7 +104,8 @@ class Evaluator:
 
     def pinned(self, question_id: str) -> Match:
         q = self.bank.get(question_id)
-        return Match(by="id", confident=True, candidates=(Candidate(id=q.id, question=q.question, cosine=1.0, score=1.0),))
+        pinned = Candidate(id=q.id, question=q.question, cosine=1.0, score=1.0)
+        return Match(by="id", confident=True, candidates=(pinned,))
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(
@@ -178,13 +178,14 @@ class Evaluator:
         )  # fmt: skip
         cal = self.calibration
         cosine = float(self.embedder.encode([answer])[0] @ self.index.vector(q.reference))
-        rubric = rubric_score([(c.weight, c.level) for c in criteria], len(verdict.errors))
+        rubric = rubric_score([(c.weight, c.level) for c in criteria])
         similarity = similarity_score(cosine, cal.lo, cal.hi)
         anchor_w = cal.anchor_weight if verdict.anchor_estimate is not None else 0.0
-        final = blend(rubric, similarity, cal.alpha, verdict.anchor_estimate, anchor_w)
+        penalty = error_penalty(len(verdict.errors), cal.error_penalty)
+        final = blend(rubric, similarity, cal.alpha, verdict.anchor_estimate, anchor_w, penalty)
         parts = ScoreParts(
             rubric=round(rubric, 1), similarity=round(similarity, 1), cosine=round(cosine, 4), alpha=cal.alpha,
-            lo=cal.lo, hi=cal.hi, error_penalty=error_penalty(len(verdict.errors)),
+            lo=cal.lo, hi=cal.hi, error_penalty=penalty,
             anchor=None if verdict.anchor_estimate is None else round(verdict.anchor_estimate, 1),
             anchor_weight=anchor_w,
         )  # fmt: skip

@@ -18,11 +18,12 @@ import numpy as np
 from .calibration import Calibration, MatchParams, OfflineParams
 from .core import Evaluator
 from .index import embed_with_stores
-from .judges.offline import Analysis
+from .judges.offline import Analysis, asserts_error
+from .labelled import LabelledAnswer
 from .metrics import agreement, pearson
 from .models import Question
 from .scoring import anchor_estimate, blend, error_penalty, similarity_score
-from .text import negated, split_units
+from .text import split_units
 
 TEST_SHARE = 3  # of 10 hash buckets
 
@@ -41,24 +42,24 @@ class Sample:
     test: bool
 
 
-def collect_samples(ev: Evaluator, extra: list[tuple[str, str, float]] | None = None) -> list[Sample]:
-    """Anchors of the bank (left out of their own estimate) + extra (question id, answer, grade)."""
+def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) -> list[Sample]:
+    """Anchors of the bank (left out of their own estimate) + labelled answers (their own split)."""
     judge = ev.offline_judge()
     # Embed every sentence once through the persistent store: a second calibration embeds nothing.
     texts = []
     for q in ev.bank:
         for a in q.rubric.anchors:
             texts += [*(split_units(a.answer) or [a.answer.strip()]), a.answer]
-    for _, answer, _ in extra or []:
-        texts += [*(split_units(answer) or [answer.strip()]), answer]
+    for la in extra or []:
+        texts += [*(split_units(la.answer) or [la.answer.strip()]), la.answer]
     ev.embedder.memo.update(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
     samples = []
     for q in ev.bank:
         for a in q.rubric.anchors:
             samples.append(Sample(q, a.answer, a.score, judge.analyze(q, a.answer), a.answer, is_test_question(q.id)))
-    for qid, answer, gold in extra or []:
-        q = ev.bank.get(qid)
-        samples.append(Sample(q, answer, gold, judge.analyze(q, answer), None, is_test_question(qid)))
+    for la in extra or []:
+        q = ev.bank.get(la.question_id)
+        samples.append(Sample(q, la.answer, la.grade, judge.analyze(q, la.answer), None, la.split == "test"))
     return samples
 
 
@@ -71,9 +72,11 @@ def _rubric(s: Sample, p: OfflineParams) -> float:
     sig = np.array(
         [c.best_cosine - s.analysis.baseline + p.keyword_bonus * c.keyword_fraction for c in s.analysis.criteria]
     )
-    n_err = sum(cos >= p.error_threshold and not negated(u) for _, cos, u in s.analysis.error_hits)
-    raw = 100.0 * float((w * _levels(sig, p.met, p.partial)).sum() / w.sum())
-    return max(0.0, raw - error_penalty(n_err))
+    return 100.0 * float((w * _levels(sig, p.met, p.partial)).sum() / w.sum())
+
+
+def _n_errors(s: Sample, p: OfflineParams) -> int:
+    return sum(asserts_error(h, p) for h in s.analysis.error_hits)
 
 
 def _anchor(s: Sample, k: int, t: float) -> float | None:
@@ -88,7 +91,8 @@ def _anchor(s: Sample, k: int, t: float) -> float | None:
 def predict(s: Sample, cal: Calibration) -> float:
     est = _anchor(s, cal.offline.anchor_k, cal.offline.anchor_temperature)
     sim = similarity_score(s.analysis.reference_cosine, cal.lo, cal.hi)
-    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, cal.anchor_weight if est is not None else 0.0)
+    penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
+    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, cal.anchor_weight if est is not None else 0.0, penalty)
 
 
 def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
@@ -101,8 +105,11 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
     gold = [s.gold for s in train]
     # 1. criterion thresholds + error threshold: the rubric score alone should track the grade.
     best: tuple[float, OfflineParams] = (-2.0, start.offline)
-    for met, gap, kb, err in itertools.product(
-        np.arange(0.0, 0.2001, 0.02), (0.02, 0.04, 0.06, 0.08), (0.0, 0.03, 0.06), (0.86, 0.89, 0.92, 0.95, 2.0)
+    for met, gap, kb, (err, err_margin) in itertools.product(
+        np.arange(0.0, 0.2001, 0.02),
+        (0.02, 0.04, 0.06, 0.08),
+        (0.0, 0.03, 0.06),
+        [(2.0, 0.0)] + [(e, m) for e in (0.8, 0.84, 0.88) for m in (0.0, 0.02, 0.05)],
     ):
         p = start.offline.model_copy(
             update={
@@ -110,9 +117,11 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
                 "partial": round(float(met - gap), 3),
                 "keyword_bonus": kb,
                 "error_threshold": err,
+                "error_margin": err_margin,
             }
         )
-        r = pearson([_rubric(s, p) for s in train], gold)
+        # Stage objective: rubric coverage minus a nominal penalty per detected wrong claim.
+        r = pearson([_rubric(s, p) - 10.0 * min(_n_errors(s, p), 3) for s in train], gold)
         if r > best[0]:
             best = (r, p)
     offline = best[1]
@@ -127,20 +136,26 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
     # 3. similarity range, 4. blend weights: minimize RMSE of the final score.
     rub = np.array([_rubric(s, offline) for s in train])
     anc = [_anchor(s, offline.anchor_k, offline.anchor_temperature) for s in train]
+    n_err = np.array([min(_n_errors(s, offline), 3) for s in train], float)
+    has_anchor = np.array([a is not None for a in anc])
+    anc_v = np.array([a if a is not None else 0.0 for a in anc])
     cos = np.array([s.analysis.reference_cosine for s in train])
     g = np.array(gold)
-    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight)
+    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty)
     for lo, hi in itertools.product(np.arange(0.55, 0.86, 0.05), np.arange(0.8, 1.0001, 0.05)):
         if hi <= lo + 0.05:
             continue
         sim = 100.0 * np.clip((cos - lo) / (hi - lo), 0, 1)
-        for alpha, aw in itertools.product(np.arange(0.0, 1.0001, 0.1), np.arange(0.0, 1.0001, 0.1)):
+        for alpha, aw, per in itertools.product(
+            np.arange(0.0, 1.0001, 0.1), np.arange(0.0, 1.0001, 0.1), (0.0, 5.0, 10.0, 15.0, 20.0)
+        ):
             base = alpha * rub + (1 - alpha) * sim
-            final = np.array([(1 - aw) * b + aw * a if a is not None else b for b, a in zip(base, anc, strict=True)])
+            base = np.where(has_anchor, (1 - aw) * base + aw * anc_v, base)
+            final = np.clip(base - per * n_err, 0, 100)
             err = float(np.sqrt(np.mean((final - g) ** 2)))
             if err < best_b[0]:
-                best_b = (err, float(alpha), float(lo), float(hi), float(aw))
-    _, alpha, lo, hi, aw = best_b
+                best_b = (err, float(alpha), float(lo), float(hi), float(aw), per)
+    _, alpha, lo, hi, aw, per = best_b
     return start.model_copy(
         update={
             "version": version,
@@ -149,6 +164,7 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
             "lo": round(lo, 2),
             "hi": round(hi, 2),
             "anchor_weight": round(aw, 2),
+            "error_penalty": per,
             "offline": offline,
         }
     )
@@ -168,7 +184,7 @@ def fit_match(ev: Evaluator, start: MatchParams) -> tuple[MatchParams, dict[str,
         cos = np.stack([ev.index.vector(t) for t in side.texts]) @ np.stack([ev.index.vector(t) for t in side.texts]).T
         lex = np.asarray((side.matrix @ side.matrix.T).todense()) if side.matrix is not None else np.zeros_like(cos)
         best = (-1.0, 0.0, 0.0, 0.0, 1.01)
-        for w in (0.0, 0.1, 0.2, 0.3, 0.5):
+        for w in (0.0, 0.2, 0.3, 0.5, 0.7, 1.0):
             pos, neg = _loo(cos + w * lex, ids)
             acc, lo_, mg, sure = _best_rule(pos, neg, with_sure=by == "question")
             if acc > best[0]:
@@ -217,8 +233,8 @@ def _best_rule(
     p = np.array(pos) if pos else np.zeros((0, 3))
     n = np.array(neg) if neg else np.zeros((0, 3))
     best = (-1.0, 0.0, 0.0, 1.01)
-    sures = np.arange(0.9, 1.3001, 0.02) if with_sure else [9.0]
-    for lo_, mg, sure in itertools.product(np.arange(0.7, 1.2001, 0.01), np.arange(0.0, 0.1001, 0.005), sures):
+    sures = np.arange(0.9, 1.6001, 0.02) if with_sure else [9.0]
+    for lo_, mg, sure in itertools.product(np.arange(0.7, 1.5001, 0.01), np.arange(0.0, 0.2001, 0.01), sures):
         ok_p = (p[:, 0] >= sure) | ((p[:, 0] >= lo_) & (p[:, 1] >= mg))
         ok_n = (n[:, 0] >= sure) | ((n[:, 0] >= lo_) & (n[:, 1] >= mg))
         tp = float(np.mean(ok_p & (p[:, 2] > 0))) if len(p) else 0.0

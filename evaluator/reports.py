@@ -30,7 +30,7 @@ def _parts_line(ev: Evaluation) -> str:
     if p.anchor is not None and p.anchor_weight > 0:
         line += f", blended with anchor grade {p.anchor:.1f} × β={p.anchor_weight:.2f}"
     if p.error_penalty:
-        line += f"; wrong-claim penalty −{p.error_penalty:.0f} on the rubric part"
+        line += f"; wrong-claim penalty −{p.error_penalty:.0f} on the final score"
     return line
 
 

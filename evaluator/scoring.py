@@ -7,21 +7,20 @@ from collections.abc import Sequence
 
 from .models import LEVEL_VALUE, Level
 
-ERROR_PENALTY = 10.0  # points per wrong claim
-ERROR_PENALTY_CAP = 30.0
+MAX_PENALIZED_ERRORS = 3  # the penalty stops growing after this many wrong claims
 
 
-def rubric_score(weighted_levels: Sequence[tuple[int, Level]], n_errors: int = 0) -> float:
-    """100 · Σ wᵢ·levelᵢ / Σ wᵢ, minus a capped penalty per wrong claim; clipped to [0, 100]."""
+def rubric_score(weighted_levels: Sequence[tuple[int, Level]]) -> float:
+    """100 · Σ wᵢ·levelᵢ / Σ wᵢ (met 1, partial 0.5, missing 0)."""
     total = sum(w for w, _ in weighted_levels)
     if total <= 0:
         raise ValueError("rubric has no positive weight")
-    raw = 100.0 * sum(w * LEVEL_VALUE[level] for w, level in weighted_levels) / total
-    return clip(raw - error_penalty(n_errors), 0.0, 100.0)
+    return 100.0 * sum(w * LEVEL_VALUE[level] for w, level in weighted_levels) / total
 
 
-def error_penalty(n_errors: int) -> float:
-    return min(ERROR_PENALTY * max(n_errors, 0), ERROR_PENALTY_CAP)
+def error_penalty(n_errors: int, per_error: float) -> float:
+    """Points taken off the final score: per_error per wrong claim, for at most 3 claims."""
+    return per_error * min(max(n_errors, 0), MAX_PENALIZED_ERRORS)
 
 
 def similarity_score(cosine: float, lo: float, hi: float) -> float:
@@ -37,17 +36,19 @@ def blend(
     alpha: float,
     anchor: float | None = None,
     anchor_weight: float = 0.0,
+    penalty: float = 0.0,
 ) -> float:
-    """final = α·rubric + (1−α)·similarity, with an optional anchor-grade share taken off the top.
+    """final = α·rubric + (1−α)·similarity − penalty, with an optional anchor-grade share.
 
-    With an anchor estimate a, final = (1−β)·(α·rubric + (1−α)·similarity) + β·a.
+    With an anchor estimate a, the base becomes (1−β)·(α·rubric + (1−α)·similarity) + β·a. The
+    wrong-claim penalty comes off the final score: topical similarity must not buy back a wrong claim.
     """
     if not 0.0 <= alpha <= 1.0 or not 0.0 <= anchor_weight <= 1.0:
         raise ValueError("weights must lie in [0, 1]")
     base = alpha * rubric + (1.0 - alpha) * similarity
-    if anchor is None or anchor_weight == 0.0:
-        return clip(base, 0.0, 100.0)
-    return clip((1.0 - anchor_weight) * base + anchor_weight * anchor, 0.0, 100.0)
+    if anchor is not None and anchor_weight > 0.0:
+        base = (1.0 - anchor_weight) * base + anchor_weight * anchor
+    return clip(base - penalty, 0.0, 100.0)
 
 
 def anchor_estimate(cosines: Sequence[float], scores: Sequence[float], k: int, temperature: float) -> float | None:

@@ -12,10 +12,10 @@ Accepted input:
 
 Turn assembly, the same for every format with speakers: chit-chat (「好的，谢谢」, "OK, thanks") is
 dropped; interviewer remarks that ask nothing are dropped; an answer split over several candidate
-turns (with chit-chat or remarks between them) is joined; a question followed directly by another
-question is kept as a turn with no answer; a lead-in without a question mark followed by the
-question is joined to it; follow-up questions (「追问」, 「那为什么…」, "What if…") keep a link to the
-turn they follow.
+turns (with chit-chat or remarks between them) is joined; two questions in a row, with no reply
+between them, become one turn answered by the reply that follows (the matcher looks at each part);
+a question whose reply is empty or only chit-chat, or that ends the transcript, is a turn with no
+answer; follow-up questions (「追问」, 「那为什么…」, "What if…") keep a link to the turn they follow.
 """
 
 from __future__ import annotations
@@ -169,6 +169,13 @@ def question_focus(question: str) -> str:
     return question.strip()
 
 
+def question_parts(question: str) -> list[str]:
+    """The separate questions of a turn («…ZeRO 分几个阶段？\n另外你们用的是哪一种？»), each focused."""
+    lines = [ln.strip() for ln in question.split("\n") if ln.strip()]
+    asked = [question_focus(ln) for ln in lines if asks_something(ln)]
+    return asked if len(asked) > 1 else [question_focus(question)]
+
+
 # -- speaker segments ---------------------------------------------------------------------------
 
 
@@ -256,7 +263,7 @@ def speaker_segments(text: str) -> list[Segment]:
             continue
         elif current is not None:
             current.lines.append(line.rstrip())
-    return [s for s in segments if s.text or s.role == "interviewer"]
+    return segments
 
 
 def heading_segments(text: str) -> list[Segment]:
@@ -290,6 +297,7 @@ class _Pending:
     line: int | None
     follow_up: bool
     question_id: str | None = None
+    responded: bool = False
     answers: list[str] = field(default_factory=list)
 
 
@@ -302,14 +310,15 @@ def assemble_turns(segments: list[Segment]) -> list[TranscriptTurn]:
             if not question or (not seg.question_label and not asks_something(question)):
                 continue  # chit-chat or a remark ("嗯，这个点说得挺清楚。")
             last = pending[-1] if pending else None
-            if last is not None and not last.answers and not re.search(r"[?？]", last.question) \
-                    and last.question_id is None and seg.question_id is None and not seg.follow_up:  # fmt: skip
-                last.question = f"{last.question}\n{question}"  # a lead-in, then the question
+            if last is not None and not last.responded and last.question_id is None and seg.question_id is None:
+                last.question = f"{last.question}\n{question}"  # two questions in a row: one answer follows
                 continue
             follow_up = seg.follow_up or bool(_FOLLOW_UP.match(question))
             pending.append(_Pending(question, seg.line, follow_up and bool(pending), seg.question_id))
-        elif pending and not is_chitchat(seg.text):
-            pending[-1].answers.append(seg.text)
+        elif pending:
+            pending[-1].responded = True  # even an empty or chit-chat reply: the question got its turn
+            if seg.text and not is_chitchat(seg.text):
+                pending[-1].answers.append(seg.text)
     turns = []
     for i, p in enumerate(pending, start=1):
         turns.append(
@@ -405,6 +414,8 @@ def parse_json(text: str, name: str) -> list[TranscriptTurn]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from exc
+    if isinstance(data, dict) and any(k in data for k in _QUESTION_KEYS):
+        data = [data]  # a single turn
     if isinstance(data, dict):
         key = next((k for k in ("turns", "transcript", "messages", "items") if isinstance(data.get(k), list)), None)
         if key is None:

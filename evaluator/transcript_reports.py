@@ -159,7 +159,8 @@ def render_terminal(report: TranscriptReport, console: Console) -> None:
         head.append(f"\nINTERRUPTED: {s.pending} turns not run", style="bold red")
     lines: list[Text] = [head]
     if s.topics:
-        topics = Text("\nBy topic\n", style="bold")
+        topics = Text()
+        topics.append("\nBy topic\n", style="bold")
         width = 24
         for t in s.topics:
             filled = round(t.score / 100 * width)
@@ -173,7 +174,8 @@ def render_terminal(report: TranscriptReport, console: Console) -> None:
     if s.weakest:
         lines.append(Text("Weakest:   " + _areas(s.weakest), style="red"))
     if s.study_next:
-        study = Text("\nStudy next\n", style="bold")
+        study = Text()
+        study.append("\nStudy next\n", style="bold")
         for i, item in enumerate(s.study_next, start=1):
             study.append(f"  {i}. {item.criterion}", style="")
             study.append(f"\n     ({item.question_id}, turn {', '.join(map(str, item.turns))}, {item.level.value})\n",

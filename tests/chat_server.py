@@ -165,6 +165,8 @@ class ChatServer:
         self.requests: list[Recorded] = []
         self.default: Behaviour = good()
         self.supports_json_schema = True
+        self.json_schema_status = 400  # how a server without json_schema refuses it (llama-cpp-python: 500)
+        self.accepts_object_schema = True  # response_format {"type": "json_object", "schema": ...}
         self.delay = 0.0  # added to every request (for the concurrency test)
         self.in_flight = 0
         self.max_in_flight = 0
@@ -197,6 +199,8 @@ class ChatServer:
             self.requests.clear()
             self.default = good()
             self.supports_json_schema = True
+            self.json_schema_status = 400
+            self.accepts_object_schema = True
             self.delay = 0.0
             self.in_flight = self.max_in_flight = 0
 
@@ -207,12 +211,19 @@ class ChatServer:
         with self._lock:
             self.requests.append(rec)
             behaviour = self.script.popleft() if self.script else self.default
-            schema_ok = self.supports_json_schema
+            schema_ok, status, object_schema_ok = (
+                self.supports_json_schema, self.json_schema_status, self.accepts_object_schema
+            )  # fmt: skip
         if rec.path.rstrip("/") != "/v1/chat/completions":
             return Reply(status=404, body={"error": {"message": f"no route {rec.path}"}})
         if not schema_ok and rec.response_format == "json_schema":
-            body = {"error": {"message": "response_format type json_schema is not supported", "code": None}}
-            return Reply(status=400, body=body)
+            message = (
+                "1 validation error: {'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be "
+                "'text' or 'json_object'\", 'input': 'json_schema'}"
+            )
+            return Reply(status=status, body={"error": {"message": message, "code": None}})
+        if not object_schema_ok and rec.response_format == "json_object" and "schema" in rec.body["response_format"]:
+            return Reply(status=400, body={"error": {"message": "Unknown parameter: 'response_format.schema'."}})
         return behaviour(rec)
 
 

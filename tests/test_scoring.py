@@ -1,7 +1,7 @@
 import pytest
 
 from evaluator.models import Level
-from evaluator.scoring import anchor_estimate, band, blend, rubric_score, similarity_score
+from evaluator.scoring import anchor_estimate, band, blend, error_penalty, rubric_score, similarity_score
 
 
 def test_rubric_score_weights_levels():
@@ -9,11 +9,15 @@ def test_rubric_score_weights_levels():
     assert rubric_score(levels) == pytest.approx(100 * (3 + 1) / 6)
 
 
-def test_rubric_score_penalty_is_capped_and_never_negative():
-    levels = [(1, Level.met)]
-    assert rubric_score(levels, n_errors=1) == pytest.approx(90)
-    assert rubric_score(levels, n_errors=10) == pytest.approx(70)
-    assert rubric_score([(1, Level.missing)], n_errors=2) == 0
+def test_error_penalty_is_capped_at_three_claims():
+    assert error_penalty(1, per_error=10) == 10
+    assert error_penalty(10, per_error=10) == 30
+    assert error_penalty(0, per_error=10) == 0
+
+
+def test_penalty_comes_off_the_final_score_and_never_below_zero():
+    assert blend(80, 40, alpha=0.75, penalty=20) == pytest.approx(50)
+    assert blend(10, 10, alpha=0.5, penalty=30) == 0
 
 
 def test_similarity_score_clips_to_range():

@@ -34,8 +34,6 @@ def test_every_coverage_text_is_an_alias_of_its_entry(evaluator: Evaluator) -> N
     items, _ = load_coverage(ROOT / COVERAGE_FILE)
     squash = lambda t: "".join(t.split()).rstrip("?？")  # noqa: E731
     missing = [
-        (i.id, i.text)
-        for i in items
-        if squash(i.text) not in {squash(p) for p in evaluator.bank.get(i.id).phrasings}
+        (i.id, i.text) for i in items if squash(i.text) not in {squash(p) for p in evaluator.bank.get(i.id).phrasings}
     ]
     assert missing == []

@@ -34,13 +34,21 @@ class CriterionSignal:
 
 
 @dataclass
+class ErrorHit:
+    error: str
+    cosine: float
+    contrast: float  # cosine to the error minus the unit's best cosine to a rubric criterion
+    unit: str
+
+
+@dataclass
 class Analysis:
     """Raw similarities for one answer; thresholds turn it into a verdict."""
 
     units: list[str]
     baseline: float
     criteria: list[CriterionSignal]
-    error_hits: list[tuple[str, float, str]]  # (common error, cosine, unit)
+    error_hits: list[ErrorHit]
     anchor_cosines: list[float]
     anchor_scores: list[float]
     anchor_texts: list[str] = field(default_factory=list)
@@ -67,18 +75,23 @@ class OfflineJudge:
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
         baseline = self._baseline(question.id, unit_vecs)
         answer_sq = squash(answer)
+        crit_vecs = [self.index.vector(criterion_text(c.description, c.keywords)) for c in question.rubric.criteria]
+        crit_sims = np.stack([unit_vecs @ v for v in crit_vecs], axis=1)  # units x criteria
         criteria = []
-        for c in question.rubric.criteria:
-            sims = unit_vecs @ self.index.vector(criterion_text(c.description, c.keywords))
-            best = int(np.argmax(sims))
+        for col, c in enumerate(question.rubric.criteria):
+            best = int(np.argmax(crit_sims[:, col]))
             kws = [k for k in c.keywords if squash(k)]
             frac = sum(squash(k) in answer_sq for k in kws) / len(kws) if kws else 0.0
-            criteria.append(CriterionSignal(c.id, float(sims[best]), frac, units[best]))
+            criteria.append(CriterionSignal(c.id, float(crit_sims[best, col]), frac, units[best]))
+        # A sentence asserts a misconception when it is close to it AND closer to it than to every
+        # correct point: a right statement about the same subject is close to both.
+        closest_point = crit_sims.max(axis=1)
         hits = []
         for err in question.rubric.common_errors:
             sims = unit_vecs @ self.index.vector(err)
-            best = int(np.argmax(sims))
-            hits.append((err, float(sims[best]), units[best]))
+            contrast = sims - closest_point
+            best = int(np.argmax(contrast))
+            hits.append(ErrorHit(err, float(sims[best]), float(contrast[best]), units[best]))
         anchors = question.rubric.anchors
         anchor_cos = [float(answer_vec @ self.index.vector(a.answer)) for a in anchors]
         return Analysis(
@@ -114,6 +127,10 @@ def criterion_signal(sig: CriterionSignal, baseline: float, params: OfflineParam
     return sig.best_cosine - baseline + params.keyword_bonus * sig.keyword_fraction
 
 
+def asserts_error(hit: ErrorHit, params: OfflineParams) -> bool:
+    return hit.cosine >= params.error_threshold and hit.contrast >= params.error_margin and not negated(hit.unit)
+
+
 def verdict_from_analysis(
     question: Question, analysis: Analysis, params: OfflineParams, exclude_anchor: str | None = None
 ) -> JudgeVerdict:
@@ -130,11 +147,7 @@ def verdict_from_analysis(
                 comment=f"最相近的句子与该要点的相似度 {sig.best_cosine:.2f}（基线 {analysis.baseline:.2f}）",
             )
         )
-    errors = [
-        f"{err}（原文：「{unit}」）"
-        for err, cos, unit in analysis.error_hits
-        if cos >= params.error_threshold and not negated(unit)
-    ]
+    errors = [f"{h.error}（原文：「{h.unit}」）" for h in analysis.error_hits if asserts_error(h, params)]
     pairs = [
         (c, s)
         for c, s, t in zip(analysis.anchor_cosines, analysis.anchor_scores, analysis.anchor_texts, strict=True)

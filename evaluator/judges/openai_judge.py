@@ -39,7 +39,15 @@ from ..models import CriterionVerdict, JudgeMeta, JudgeVerdict, Usage
 from ..text import is_chinese
 from ..verify import criteria_problems
 from .base import JudgeRequest
-from .prompts import PROMPT_VERSION, SCHEMA_NAME, WireVerdict, build_messages, reask_message, verdict_schema
+from .prompts import (
+    PROMPT_VERSION,
+    SCHEMA_NAME,
+    WireVerdict,
+    build_messages,
+    grammar_schema,
+    reask_message,
+    verdict_schema,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
@@ -52,7 +60,9 @@ log = logging.getLogger(__name__)
 NAME = "openai"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-MODES = ("json_schema", "json_object", "text")
+# Structured-output modes, strongest first. "json_object_schema" is JSON mode plus a `schema` field:
+# llama-cpp-python's server turns it into a grammar (its server rejects type json_schema).
+MODES = ("json_schema", "json_object_schema", "json_object", "text")
 RETRY_STATUS = frozenset({408, 409, 429})
 MAX_MESSAGE_CHARS = 300
 
@@ -314,6 +324,19 @@ def retryable(exc: BaseException) -> bool:
     return False
 
 
+def format_rejected(exc: BaseException) -> bool:
+    """The server refused the request's response_format: a 400 / 422, or a 5xx that names it (some servers
+    answer an unknown response_format type with a validation error as HTTP 500)."""
+    import openai
+
+    if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+        return True
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        text = _server_message(exc).lower()
+        return "response_format" in text or "json_schema" in text
+    return False
+
+
 def retry_after_s(exc: BaseException | None) -> float | None:
     """Seconds the server asked us to wait (retry-after-ms, or Retry-After as seconds or HTTP date)."""
     response = getattr(exc, "response", None)
@@ -541,15 +564,15 @@ class OpenAIJudge:
                 "type": "json_schema",
                 "json_schema": {"name": SCHEMA_NAME, "schema": schema, "strict": True},
             }
+        elif mode == "json_object_schema":
+            params["response_format"] = {"type": "json_object", "schema": grammar_schema(conv.ids)}
         elif mode == "json_object":
             params["response_format"] = {"type": "json_object"}
         return params
 
     def _downgrade(self, mode: str, exc: BaseException) -> bool:
-        """After a 400 / 422 to a structured-output request, use the next weaker mode (and remember it)."""
-        import openai
-
-        if not isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError) or mode == MODES[-1]:
+        """After the server rejects a structured-output request, use the next weaker mode (and remember it)."""
+        if mode == MODES[-1] or not format_rejected(exc):
             return False
         weaker = MODES[MODES.index(mode) + 1]
         log.info(

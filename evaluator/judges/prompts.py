@@ -73,6 +73,32 @@ def verdict_schema(criterion_ids: list[str] | None = None) -> dict[str, Any]:
     return schema
 
 
+GRAMMAR_MAX_CHARS = {"feedback": 300, "evidence": 150, "comment": 100, "errors": 150, "ignored_instructions": 150}
+GRAMMAR_MAX_ITEMS = 3
+
+
+def grammar_schema(criterion_ids: list[str]) -> dict[str, Any]:
+    """The schema for servers that compile it into a grammar (llama.cpp's JSON mode with a schema):
+    one criteria entry per id in rubric order (so none can be missed, repeated or invented) and
+    bounded strings (so a small model cannot ramble until max_tokens)."""
+    schema = verdict_schema(criterion_ids)
+    props = schema["properties"]
+    item = props["criteria"]["items"]
+    entries = []
+    for cid in criterion_ids:
+        entry = copy.deepcopy(item)
+        entry["properties"]["criterion_id"] = {"type": "string", "const": cid}
+        for name in ("evidence", "comment"):
+            entry["properties"][name]["maxLength"] = GRAMMAR_MAX_CHARS[name]
+        entries.append(entry)
+    props["criteria"] = {"type": "array", "prefixItems": entries, "description": props["criteria"].get("description")}
+    props["feedback"]["maxLength"] = GRAMMAR_MAX_CHARS["feedback"]
+    for name in ("errors", "ignored_instructions"):
+        props[name]["maxItems"] = GRAMMAR_MAX_ITEMS
+        props[name]["items"]["maxLength"] = GRAMMAR_MAX_CHARS[name]
+    return schema
+
+
 def answer_markers(answer: str) -> tuple[str, str]:
     """Start and end markers whose id comes from the answer's hash, so the answer cannot close the block."""
     salt = 0
