@@ -43,6 +43,9 @@ class Calibration(BaseModel):
     alpha: float = Field(ge=0.0, le=1.0)
     lo: float
     hi: float
+    similarity_lexical: float = Field(
+        default=0.0, ge=0.0, description="weight of char n-gram similarity to the reference in the similarity part"
+    )
     anchor_weight: float = Field(ge=0.0, le=1.0)
     error_penalty: float = Field(default=10.0, ge=0.0, description="points off the final score per wrong claim")
     offline: OfflineParams

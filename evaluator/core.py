@@ -178,13 +178,15 @@ class Evaluator:
         )  # fmt: skip
         cal = self.calibration
         cosine = float(self.embedder.encode([answer])[0] @ self.index.vector(q.reference))
+        lexical = self.index.reference_lexical(q, answer)
         rubric = rubric_score([(c.weight, c.level) for c in criteria])
-        similarity = similarity_score(cosine, cal.lo, cal.hi)
+        similarity = similarity_score(cosine, cal.lo, cal.hi, lexical, cal.similarity_lexical)
         anchor_w = cal.anchor_weight if verdict.anchor_estimate is not None else 0.0
         penalty = error_penalty(len(verdict.errors), cal.error_penalty)
         final = blend(rubric, similarity, cal.alpha, verdict.anchor_estimate, anchor_w, penalty)
         parts = ScoreParts(
-            rubric=round(rubric, 1), similarity=round(similarity, 1), cosine=round(cosine, 4), alpha=cal.alpha,
+            rubric=round(rubric, 1), similarity=round(similarity, 1), cosine=round(cosine, 4),
+            lexical=round(lexical, 4), lexical_weight=cal.similarity_lexical, alpha=cal.alpha,
             lo=cal.lo, hi=cal.hi, error_penalty=penalty,
             anchor=None if verdict.anchor_estimate is None else round(verdict.anchor_estimate, 1),
             anchor_weight=anchor_w,

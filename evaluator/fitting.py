@@ -90,13 +90,30 @@ def _anchor(s: Sample, k: int, t: float) -> float | None:
 
 def predict(s: Sample, cal: Calibration) -> float:
     est = _anchor(s, cal.offline.anchor_k, cal.offline.anchor_temperature)
-    sim = similarity_score(s.analysis.reference_cosine, cal.lo, cal.hi)
+    sim = similarity_score(
+        s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
+    )
     penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
     return blend(_rubric(s, cal.offline), sim, cal.alpha, est, cal.anchor_weight if est is not None else 0.0, penalty)
 
 
 def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
     return agreement([predict(s, cal) for s in samples], [s.gold for s in samples])
+
+
+ORDER_COST = 30.0  # RMSE points per unit of within-question pairwise discordance
+ORDER_MIN_GAP = 15.0  # human grades this far apart must come out in the same order
+
+
+def _ordered_pairs(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) of answers to the same question with gold_i clearly above gold_j."""
+    pi, pj = [], []
+    for i, a in enumerate(samples):
+        for j, b in enumerate(samples):
+            if a.question.id == b.question.id and a.gold >= b.gold + ORDER_MIN_GAP:
+                pi.append(i)
+                pj.append(j)
+    return np.array(pi, int), np.array(pj, int)
 
 
 def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
@@ -109,7 +126,7 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
         np.arange(0.0, 0.2001, 0.02),
         (0.02, 0.04, 0.06, 0.08),
         (0.0, 0.03, 0.06),
-        [(2.0, 0.0)] + [(e, m) for e in (0.8, 0.84, 0.88) for m in (0.0, 0.02, 0.05)],
+        [(2.0, 0.0)] + [(e, m) for e in (0.78, 0.8, 0.82, 0.84, 0.88) for m in (0.0, 0.03, 0.05, 0.07, 0.1)],
     ):
         p = start.offline.model_copy(
             update={
@@ -133,29 +150,36 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
         if r > best_a[0]:
             best_a = (r, k, t)
     offline = offline.model_copy(update={"anchor_k": best_a[1], "anchor_temperature": best_a[2]})
-    # 3. similarity range, 4. blend weights: minimize RMSE of the final score.
+    # 3. similarity range, 4. blend weights: minimize RMSE of the final score plus a cost for
+    # mis-ordering answers to the same question (an interviewer compares candidates on one question).
+    pi, pj = _ordered_pairs(train)
     rub = np.array([_rubric(s, offline) for s in train])
     anc = [_anchor(s, offline.anchor_k, offline.anchor_temperature) for s in train]
     n_err = np.array([min(_n_errors(s, offline), 3) for s in train], float)
     has_anchor = np.array([a is not None for a in anc])
     anc_v = np.array([a if a is not None else 0.0 for a in anc])
     cos = np.array([s.analysis.reference_cosine for s in train])
+    lex = np.array([s.analysis.reference_lexical for s in train])
     g = np.array(gold)
-    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty)
-    for lo, hi in itertools.product(np.arange(0.55, 0.86, 0.05), np.arange(0.8, 1.0001, 0.05)):
+    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty, 0.0)
+    for lam, lo, hi in itertools.product(
+        (0.0, 0.25, 0.5, 1.0), np.arange(0.55, 1.2001, 0.05), np.arange(0.8, 1.8001, 0.05)
+    ):
         if hi <= lo + 0.05:
             continue
-        sim = 100.0 * np.clip((cos - lo) / (hi - lo), 0, 1)
+        sim = 100.0 * np.clip((cos + lam * lex - lo) / (hi - lo), 0, 1)
         for alpha, aw, per in itertools.product(
-            np.arange(0.0, 1.0001, 0.1), np.arange(0.0, 1.0001, 0.1), (0.0, 5.0, 10.0, 15.0, 20.0)
+            np.arange(0.0, 1.0001, 0.1), (0.0, 0.1, 0.2, 0.3, 0.5, 0.7), (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
         ):
             base = alpha * rub + (1 - alpha) * sim
             base = np.where(has_anchor, (1 - aw) * base + aw * anc_v, base)
             final = np.clip(base - per * n_err, 0, 100)
             err = float(np.sqrt(np.mean((final - g) ** 2)))
+            if len(pi):
+                err += ORDER_COST * float(np.mean(final[pi] <= final[pj]))
             if err < best_b[0]:
-                best_b = (err, float(alpha), float(lo), float(hi), float(aw), per)
-    _, alpha, lo, hi, aw, per = best_b
+                best_b = (err, float(alpha), float(lo), float(hi), float(aw), per, lam)
+    _, alpha, lo, hi, aw, per, lam = best_b
     return start.model_copy(
         update={
             "version": version,
@@ -165,6 +189,7 @@ def fit(samples: list[Sample], start: Calibration, version: str) -> Calibration:
             "hi": round(hi, 2),
             "anchor_weight": round(aw, 2),
             "error_penalty": per,
+            "similarity_lexical": lam,
             "offline": offline,
         }
     )

@@ -31,9 +31,18 @@ def bank_texts(bank: QuestionBank) -> list[str]:
         texts += q.phrasings
         texts.append(q.reference)
         texts += [criterion_text(c.description, c.keywords) for c in q.rubric.criteria]
-        texts += list(q.rubric.common_errors)
+        texts += [error_claim(e) for e in q.rubric.common_errors]
         texts += [a.answer for a in q.rubric.anchors]
     return list(dict.fromkeys(texts))
+
+
+def error_claim(error: str) -> str:
+    """The misconception itself, without a trailing （explanation）: a correct sentence about the
+    same subject must not match the error through its correction."""
+    claim = error.strip()
+    if claim.endswith("）") and "（" in claim:
+        claim = claim[: claim.rindex("（")].strip()
+    return claim or error
 
 
 def criterion_text(description: str, keywords: tuple[str, ...]) -> str:
@@ -59,6 +68,7 @@ class _Side:
     def __init__(self, qids: list[str], texts: list[str], vectors: dict[str, np.ndarray]):
         self.qids = qids
         self.texts = texts
+        self.row_of = {t: i for i, t in enumerate(texts)}
         dim = embedder_dim(vectors)
         self.faiss = faiss.IndexFlatIP(dim)
         if texts:
@@ -109,6 +119,14 @@ class BankIndex:
 
     def vector(self, text: str) -> np.ndarray:
         return self._vectors[text]
+
+    def reference_lexical(self, question: Question, answer: str) -> float:
+        """Char n-gram TF-IDF cosine between an answer and the question's reference answer."""
+        side = self.sides["answer"]
+        if side.matrix is None:
+            return 0.0
+        row = side.row_of[question.reference]
+        return float((side.matrix[row] @ side.tfidf.transform([answer]).T).toarray()[0, 0])
 
     def search(self, query: np.ndarray, text: str, by: str, k: int, lexical_weight: float) -> list[Hit]:
         """Top-k distinct questions, best first, by cosine plus weighted char n-gram similarity."""

@@ -220,6 +220,8 @@ class ScoreParts(Strict):
     rubric: float
     similarity: float
     cosine: float
+    lexical: float = 0.0
+    lexical_weight: float = 0.0
     alpha: float
     lo: float
     hi: float

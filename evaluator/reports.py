@@ -23,9 +23,10 @@ def _parts_line(ev: Evaluation) -> str:
     p = ev.parts
     if p is None:
         return ""
+    lexical = f" + {p.lexical_weight:.2f} × n-gram {p.lexical:.3f}" if p.lexical_weight else ""
     line = (
         f"rubric {p.rubric:.1f} × α={p.alpha:.2f} + similarity {p.similarity:.1f} × {1 - p.alpha:.2f} "
-        f"(cosine {p.cosine:.3f}, lo={p.lo:.2f}, hi={p.hi:.2f})"
+        f"(cosine {p.cosine:.3f}{lexical}, lo={p.lo:.2f}, hi={p.hi:.2f})"
     )
     if p.anchor is not None and p.anchor_weight > 0:
         line += f", blended with anchor grade {p.anchor:.1f} × β={p.anchor_weight:.2f}"

@@ -23,8 +23,13 @@ def error_penalty(n_errors: int, per_error: float) -> float:
     return per_error * min(max(n_errors, 0), MAX_PENALIZED_ERRORS)
 
 
-def similarity_score(cosine: float, lo: float, hi: float) -> float:
-    """100 · clip((cos − lo) / (hi − lo), 0, 1): m3e cosines are compressed, lo/hi undo that."""
+def similarity_score(cosine: float, lo: float, hi: float, lexical: float = 0.0, lexical_weight: float = 0.0) -> float:
+    """100 · clip((s − lo) / (hi − lo), 0, 1) with s = cosine + λ·lexical.
+
+    m3e cosines are compressed, lo/hi undo that; the char n-gram term rewards the reference's
+    actual terms and numbers, which embeddings blur.
+    """
+    cosine = cosine + lexical_weight * lexical
     if hi <= lo:
         raise ValueError(f"similarity range is empty: lo={lo} hi={hi}")
     return 100.0 * clip((cosine - lo) / (hi - lo), 0.0, 1.0)

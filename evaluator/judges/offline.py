@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..calibration import OfflineParams
-from ..index import BankIndex, criterion_text
+from ..index import BankIndex, criterion_text, error_claim
 from ..models import Criterion, CriterionVerdict, JudgeVerdict, Level, Question
 from ..scoring import anchor_estimate, level_from_signal
 from ..text import is_chinese, negated, split_units, squash
@@ -53,6 +53,7 @@ class Analysis:
     anchor_scores: list[float]
     anchor_texts: list[str] = field(default_factory=list)
     reference_cosine: float = 0.0
+    reference_lexical: float = 0.0
 
 
 class OfflineJudge:
@@ -88,7 +89,7 @@ class OfflineJudge:
         closest_point = crit_sims.max(axis=1)
         hits = []
         for err in question.rubric.common_errors:
-            sims = unit_vecs @ self.index.vector(err)
+            sims = unit_vecs @ self.index.vector(error_claim(err))
             contrast = sims - closest_point
             best = int(np.argmax(contrast))
             hits.append(ErrorHit(err, float(sims[best]), float(contrast[best]), units[best]))
@@ -103,6 +104,7 @@ class OfflineJudge:
             anchor_scores=[float(a.score) for a in anchors],
             anchor_texts=[a.answer for a in anchors],
             reference_cosine=float(answer_vec @ self.index.vector(question.reference)),
+            reference_lexical=self.index.reference_lexical(question, answer),
         )
 
     def _baseline(self, qid: str, unit_vecs: np.ndarray) -> float:
