@@ -356,12 +356,15 @@ async def _run(
     concurrency: int,
     record: Callable[[TurnResult], None],
 ) -> None:
-    # One embedding call for every question and answer; matching and scoring then look vectors up.
-    texts = [t for turn, _ in todo for t in match_texts(turn)]
+    # One embedding call up front; matching and scoring then look vectors up. The offline judge needs
+    # every answer at once; an LLM judge does not read vectors, so the answers (needed only for the
+    # final similarity) are embedded while its calls are in flight.
+    judge = ev.judge
+    offline = isinstance(judge, OfflineJudge)
+    texts = [t for turn, _ in todo for t in (match_texts(turn) if offline else match_texts(turn)[:-1])]
     await asyncio.to_thread(lambda: ev.index)  # load (or build) the bank index once, shared by the view
     view = copy.copy(ev)
     view.embedder = await asyncio.to_thread(_Precomputed, ev.embedder, texts)
-    judge = ev.judge
     graded: list[_Graded] = []
     for turn, key in todo:
         t0 = time.perf_counter()
@@ -374,13 +377,16 @@ async def _run(
         else:
             record(plan.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
     judge = await asyncio.to_thread(_batch_judge, judge, view, graded)
+    embedder = view.embedder
+    assert isinstance(embedder, _Precomputed)
+    answers_ready = asyncio.ensure_future(asyncio.to_thread(embedder.add, [g.answer for g in graded]))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(g: _Graded) -> None:
         t0 = time.perf_counter()
         try:
             async with semaphore:
-                result = await _grade(view, judge, g)
+                result = await _grade(view, judge, g, answers_ready)
         except Exception as exc:  # any failure of one turn is that turn's result; the batch goes on
             result = _failed(g.turn, g.key, exc)
         record(result.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
@@ -388,7 +394,7 @@ async def _run(
     await asyncio.gather(*(one(g) for g in graded))
 
 
-async def _grade(view: Evaluator, judge: Judge, g: _Graded) -> TurnResult:
+async def _grade(view: Evaluator, judge: Judge, g: _Graded, answers_ready: asyncio.Future[None]) -> TurnResult:
     request = JudgeRequest(question=g.question, answer=g.answer)
     if view.samples > 1 and isinstance(judge, SamplingJudge):
         sampler = judge
@@ -398,6 +404,7 @@ async def _grade(view: Evaluator, judge: Judge, g: _Graded) -> TurnResult:
         evaluation = median_of_samples([view.score(g.question, g.answer, v, g.match) for v in verdicts])
     else:
         verdict = await judge.ajudge(request)
+        await answers_ready
         evaluation = view.score(g.question, g.answer, verdict, g.match)
     status: TurnStatus = "graded" if evaluation.score is not None else "unscored"
     return TurnResult(key=g.key, turn=g.turn, status=status, evaluation=evaluation, matched_by=g.how)
