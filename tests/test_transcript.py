@@ -359,6 +359,16 @@ def test_failing_turn_is_recorded_and_the_batch_goes_on_then_resume_retries_it(
 
 def test_ctrl_c_leaves_a_valid_partial_result_and_resume_finishes(evaluator: Evaluator, tmp_path: Path) -> None:
     results = tmp_path / "r.jsonl"
+    # asyncio.run turns SIGINT into task cancellation only when the default handler is installed;
+    # make that so whatever ran earlier in this process.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupt_then_resume(evaluator, results)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_then_resume(evaluator: Evaluator, results: Path) -> None:
     judge = ScriptedJudge(evaluator.judge, interrupt_on_call=2)
     ev = with_judge(evaluator, judge)
     with pytest.raises(BatchInterrupted) as info:
