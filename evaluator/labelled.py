@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +17,7 @@ from .models import Anchor, Criterion, Question, Rubric
 from .text import split_units
 
 MAX_AUTO_CRITERIA = 7
+M = TypeVar("M", bound=BaseModel)
 
 
 class LabelledAnswer(BaseModel):
@@ -75,26 +76,23 @@ def is_ads(path: Path) -> bool:
     return "q_id" in rows[0] and "reference1" in rows[0]
 
 
-def load_labelled(path: Path) -> list[LabelledAnswer]:
+def _load_rows(path: Path, model: type[M]) -> list[M]:
     out = []
     for n, row in enumerate(_jsonl(path), 1):
         try:
-            out.append(LabelledAnswer.model_validate(row))
+            out.append(model.model_validate(row))
         except ValidationError as exc:
             err = exc.errors()[0]
             raise InputError(f"{path}:{n}:{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
     return out
+
+
+def load_labelled(path: Path) -> list[LabelledAnswer]:
+    return _load_rows(path, LabelledAnswer)
 
 
 def load_ads(path: Path) -> list[AdsRow]:
-    out = []
-    for n, row in enumerate(_jsonl(path), 1):
-        try:
-            out.append(AdsRow.model_validate(row))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise InputError(f"{path}:{n}:{'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
-    return out
+    return _load_rows(path, AdsRow)
 
 
 def ads_answers(rows: list[AdsRow], prefix: str) -> list[LabelledAnswer]:
