@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import os
 import random
 import socket
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from evaluator.service import is_loopback
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -35,13 +36,7 @@ def free_port() -> int:
 
 
 def loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 def workload(n: int, seed: int) -> list[dict[str, str]]:
