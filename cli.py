@@ -136,6 +136,9 @@ def calibrate(
     labelled_path = ev.bank.root / "eval_data" / "answers.jsonl" if ev.bank.root else None
     labelled = load_labelled(labelled_path) if labelled_path and labelled_path.is_file() else []
     samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])
+    # Labelled answers (eval_data) are what real answers look like; the bank's anchors are already
+    # the judge's neighbours, so they are fitting data only for a bank without labelled answers.
+    samples = [s for s in samples if s.exclude_anchor is None] or samples
     test = [s for s in samples if s.test]
     before = evaluate_params(test, ev.calibration)
     tag = version or f"{date.today().isoformat()}.1"
