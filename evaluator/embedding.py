@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from .errors import EmbeddingError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+RECENT_TEXTS = 512
 
 _BUNDLED = {DEFAULT_EMBEDDING_MODEL: ("embedding", "m3e-small")}
 
@@ -47,6 +50,10 @@ class Embedder:
         self._lock = threading.Lock()
         # Vectors already known (e.g. loaded from a store); encode() embeds only the rest.
         self.memo: dict[str, np.ndarray] = {}
+        # The last texts embedded: one evaluation needs the answer's vector for matching, for the
+        # judge and for the similarity part; this makes that one model call, not three.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def _load(self) -> SentenceTransformer:
         with self._lock:
@@ -75,12 +82,19 @@ class Embedder:
             raise EmbeddingError(f"embedding model {self.name!r}: unknown dimension")
         return int(dim)
 
+    def forget_recent(self) -> None:
+        """Drop the recent-texts cache (benchmarks time cold per-answer work with it)."""
+        with self._recent_lock:
+            self._recent.clear()
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        missing = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        with self._recent_lock:
+            known = {t: v for t in texts if (v := self.memo.get(t, self._recent.get(t))) is not None}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if not missing:
-            return np.stack([self.memo[t] for t in texts])
+            return np.stack([known[t] for t in texts])
         vectors = self._load().encode(
             missing,
             batch_size=batch_size,
@@ -89,4 +103,9 @@ class Embedder:
             show_progress_bar=False,
         )
         fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
-        return np.stack([self.memo[t] if t in self.memo else fresh[t] for t in texts])
+        with self._recent_lock:
+            self._recent.update(fresh)
+            while len(self._recent) > RECENT_TEXTS:
+                self._recent.popitem(last=False)
+        known.update(fresh)
+        return np.stack([known[t] for t in texts])
