@@ -18,11 +18,11 @@ import numpy as np
 from .calibration import Calibration, MatchParams, OfflineParams
 from .core import Evaluator
 from .index import embed_with_stores
-from .judges.offline import Analysis, asserts_error
+from .judges.offline import Analysis, anchor_grade, asserts_error, criterion_signal
 from .labelled import LabelledAnswer
 from .metrics import agreement, pearson
 from .models import Question
-from .scoring import anchor_estimate, blend, error_penalty, similarity_score
+from .scoring import blend, error_penalty, level_from_signal, rubric_score, similarity_score
 from .text import split_units
 
 TEST_SHARE = 3  # of 10 hash buckets
@@ -63,16 +63,14 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
     return samples
 
 
-def _levels(sig: np.ndarray, met: float, partial: float) -> np.ndarray:
-    return np.where(sig >= met, 1.0, np.where(sig >= partial, 0.5, 0.0))
-
-
 def _rubric(s: Sample, p: OfflineParams) -> float:
-    w = np.array([c.weight for c in s.question.rubric.criteria], float)
-    sig = np.array(
-        [c.best_cosine - s.analysis.baseline + p.keyword_bonus * c.keyword_fraction for c in s.analysis.criteria]
+    """The rubric part the judge would give with thresholds `p` (same functions, no re-embedding)."""
+    return rubric_score(
+        [
+            (c.weight, level_from_signal(criterion_signal(sig, s.analysis.baseline, p), p.met, p.partial))
+            for c, sig in zip(s.question.rubric.criteria, s.analysis.criteria, strict=True)
+        ]
     )
-    return 100.0 * float((w * _levels(sig, p.met, p.partial)).sum() / w.sum())
 
 
 def _n_errors(s: Sample, p: OfflineParams) -> int:
@@ -80,12 +78,7 @@ def _n_errors(s: Sample, p: OfflineParams) -> int:
 
 
 def _anchor(s: Sample, k: int, t: float) -> float | None:
-    pairs = [
-        (c, sc)
-        for c, sc, txt in zip(s.analysis.anchor_cosines, s.analysis.anchor_scores, s.analysis.anchor_texts, strict=True)
-        if txt != s.exclude_anchor
-    ]
-    return anchor_estimate([c for c, _ in pairs], [sc for _, sc in pairs], k, t)
+    return anchor_grade(s.analysis, k, t, s.exclude_anchor)
 
 
 def predict(s: Sample, cal: Calibration) -> float:

@@ -129,6 +129,16 @@ def criterion_signal(sig: CriterionSignal, baseline: float, params: OfflineParam
     return sig.best_cosine - baseline + params.keyword_bonus * sig.keyword_fraction
 
 
+def anchor_grade(analysis: Analysis, k: int, temperature: float, exclude_anchor: str | None = None) -> float | None:
+    """Similarity-weighted grade of the nearest anchors; `exclude_anchor` is never its own neighbour."""
+    pairs = [
+        (c, s)
+        for c, s, t in zip(analysis.anchor_cosines, analysis.anchor_scores, analysis.anchor_texts, strict=True)
+        if t != exclude_anchor
+    ]
+    return anchor_estimate([c for c, _ in pairs], [s for _, s in pairs], k, temperature)
+
+
 def asserts_error(hit: ErrorHit, params: OfflineParams) -> bool:
     return hit.cosine >= params.error_threshold and hit.contrast >= params.error_margin and not negated(hit.unit)
 
@@ -150,12 +160,7 @@ def verdict_from_analysis(
             )
         )
     errors = [f"{h.error}（原文：「{h.unit}」）" for h in analysis.error_hits if asserts_error(h, params)]
-    pairs = [
-        (c, s)
-        for c, s, t in zip(analysis.anchor_cosines, analysis.anchor_scores, analysis.anchor_texts, strict=True)
-        if t != exclude_anchor
-    ]
-    estimate = anchor_estimate([c for c, _ in pairs], [s for _, s in pairs], params.anchor_k, params.anchor_temperature)
+    estimate = anchor_grade(analysis, params.anchor_k, params.anchor_temperature, exclude_anchor)
     chinese = is_chinese(" ".join(analysis.units))
     return JudgeVerdict(
         feedback=_feedback(question, verdicts, by_id, errors, chinese),
