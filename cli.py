@@ -240,6 +240,7 @@ def benchmark(
 
     from evaluator import Evaluator
     from evaluator.benchmark import benchmark_kfold, benchmark_split
+    from evaluator.embedding import Embedder
     from evaluator.labelled import ads_answers, ads_bank, is_ads, load_ads, load_labelled
 
     if is_ads(file):
@@ -249,12 +250,13 @@ def benchmark(
             train, test = ads_answers(train_rows, "train"), ads_answers(test_rows, "test")
             ads = ads_bank(train_rows + test_rows, train)
             result = benchmark_split(f"{file.name} (anchors: {anchors.name})", Evaluator(bank=ads, judge="offline"),
-                                     train, test)  # fmt: skip
+                                     train, test, refit=True)  # fmt: skip
         else:
             answers = ads_answers(test_rows, "row")
+            shared = Embedder()  # one model and one set of vectors across the folds
             result = benchmark_kfold(
                 f"{file.name}", answers, lambda rest: ads_bank(test_rows, rest),
-                lambda b: Evaluator(bank=b, judge="offline"), k=folds,
+                lambda b: Evaluator(bank=b, judge="offline", embedder=shared), k=folds,
             )  # fmt: skip
     else:
         labelled = load_labelled(file)

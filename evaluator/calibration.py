@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,11 @@ class OfflineParams(BaseModel):
     error_margin: float = Field(default=0.0, description="...and by which it beats every rubric point")
     anchor_k: int = Field(ge=1)
     anchor_temperature: float = Field(gt=0.0)
+    anchor_method: Literal["knn", "ridge"] = Field(
+        default="knn", description="nearest anchors (few anchors) or kernel ridge regression over them (many)"
+    )
+    anchor_ridge: float = Field(default=0.03, gt=0.0, description="ridge strength of the regression")
+    anchor_lexical: float = Field(default=0.0, ge=0.0, description="weight of char n-grams in its kernel")
 
 
 class MatchParams(BaseModel):

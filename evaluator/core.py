@@ -11,7 +11,7 @@ from .calibration import Calibration, load_calibration
 from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
 from .embedding import Embedder
 from .errors import InputError
-from .index import BankIndex, load_or_build
+from .index import BankIndex, load_or_build, reference_similarity
 from .judges import Judge, JudgeRequest, OfflineJudge
 from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts, Usage
 from .scoring import band, blend, error_penalty, rubric_score, similarity_score
@@ -177,8 +177,7 @@ class Evaluator:
             for c in q.rubric.criteria
         )  # fmt: skip
         cal = self.calibration
-        cosine = float(self.embedder.encode([answer])[0] @ self.index.vector(q.reference))
-        lexical = self.index.reference_lexical(q, answer)
+        cosine, lexical = reference_similarity(self.index, q, answer)
         rubric = rubric_score([(c.weight, c.level) for c in criteria])
         similarity = similarity_score(cosine, cal.lo, cal.hi, lexical, cal.similarity_lexical)
         anchor_w = cal.anchor_weight if verdict.anchor_estimate is not None else 0.0

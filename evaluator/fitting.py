@@ -18,11 +18,11 @@ import numpy as np
 from .calibration import Calibration, MatchParams, OfflineParams
 from .core import Evaluator
 from .index import embed_with_stores
-from .judges.offline import Analysis, anchor_grade, asserts_error, criterion_signal
+from .judges.offline import Analysis, anchor_grade, criterion_findings, error_units
 from .labelled import LabelledAnswer
 from .metrics import agreement, pearson
 from .models import Question
-from .scoring import blend, error_penalty, level_from_signal, rubric_score, similarity_score
+from .scoring import blend, error_penalty, rubric_score, similarity_score
 from .text import split_units
 
 TEST_SHARE = 3  # of 10 hash buckets
@@ -65,24 +65,20 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
 
 def _rubric(s: Sample, p: OfflineParams) -> float:
     """The rubric part the judge would give with thresholds `p` (same functions, no re-embedding)."""
-    return rubric_score(
-        [
-            (c.weight, level_from_signal(criterion_signal(sig, s.analysis.baseline, p), p.met, p.partial))
-            for c, sig in zip(s.question.rubric.criteria, s.analysis.criteria, strict=True)
-        ]
-    )
+    findings = criterion_findings(s.analysis, p, set(error_units(s.analysis, p).values()))
+    return rubric_score([(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)])
 
 
 def _n_errors(s: Sample, p: OfflineParams) -> int:
-    return sum(asserts_error(h, p) for h in s.analysis.error_hits)
+    return len(error_units(s.analysis, p))
 
 
-def _anchor(s: Sample, k: int, t: float) -> float | None:
-    return anchor_grade(s.analysis, k, t, s.exclude_anchor)
+def _anchor(s: Sample, p: OfflineParams) -> float | None:
+    return anchor_grade(s.analysis, p, s.exclude_anchor)
 
 
 def predict(s: Sample, cal: Calibration) -> float:
-    est = _anchor(s, cal.offline.anchor_k, cal.offline.anchor_temperature)
+    est = _anchor(s, cal.offline)
     sim = similarity_score(
         s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
     )
@@ -118,16 +114,21 @@ MIN_RUBRIC_WEIGHT = 0.5
 def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT) -> Calibration:
     """Stage-wise grid search on the calibration part (each stage is small and well-posed)."""
     train = [s for s in samples if not s.test]
+    cal = start.model_copy(update={"offline": fit_thresholds(train, start.offline)})
+    return fit_blend(train, cal, version, min_alpha)
+
+
+def fit_thresholds(train: list[Sample], start: OfflineParams) -> OfflineParams:
+    """Criterion and error thresholds: the rubric score alone should track the grade."""
     gold = [s.gold for s in train]
-    # 1. criterion thresholds + error threshold: the rubric score alone should track the grade.
-    best: tuple[float, OfflineParams] = (-2.0, start.offline)
+    best: tuple[float, OfflineParams] = (-2.0, start)
     for met, gap, kb, (err, err_margin) in itertools.product(
         np.arange(0.0, 0.2001, 0.02),
         (0.02, 0.04, 0.06, 0.08),
         (0.0, 0.03, 0.06),
         [(2.0, 0.0)] + [(e, m) for e in (0.78, 0.8, 0.82, 0.84, 0.88) for m in (0.0, 0.03, 0.05, 0.07, 0.1)],
     ):
-        p = start.offline.model_copy(
+        p = start.model_copy(
             update={
                 "met": round(float(met), 3),
                 "partial": round(float(met - gap), 3),
@@ -140,20 +141,34 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
         r = pearson([_rubric(s, p) - 10.0 * min(_n_errors(s, p), 3) for s in train], gold)
         if r > best[0]:
             best = (r, p)
-    offline = best[1]
-    # 2. anchor neighbourhood.
-    best_a = (-2.0, offline.anchor_k, offline.anchor_temperature)
-    for k, t in itertools.product((1, 2, 3, 5), (0.01, 0.02, 0.05, 0.1)):
-        est = [_anchor(s, k, t) for s in train]
-        r = pearson([e if e is not None else 50.0 for e in est], gold)
+    return best[1]
+
+
+def fit_blend(
+    train: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT
+) -> Calibration:
+    """With the judge's thresholds fixed: the anchor neighbourhood, then the similarity range and the
+    blend weights. Cheap (vectorized), so a benchmark can refit it per fold on that fold's anchors."""
+    gold = [s.gold for s in train]
+    offline = start.offline
+    candidates = [
+        offline.model_copy(update={"anchor_method": "knn", "anchor_k": k, "anchor_temperature": t})
+        for k, t in itertools.product((1, 2, 3, 5, 10), (0.01, 0.02, 0.05, 0.1))
+    ] + [
+        offline.model_copy(update={"anchor_method": "ridge", "anchor_ridge": r, "anchor_lexical": mu})
+        for r, mu in itertools.product((0.01, 0.03, 0.1, 0.3, 1.0), (0.0, 0.3, 1.0))
+    ]
+    best_a = (-2.0, offline)
+    for cand in candidates:
+        r = pearson([e if (e := _anchor(s, cand)) is not None else 50.0 for s in train], gold)
         if r > best_a[0]:
-            best_a = (r, k, t)
-    offline = offline.model_copy(update={"anchor_k": best_a[1], "anchor_temperature": best_a[2]})
-    # 3. similarity range, 4. blend weights: minimize RMSE of the final score plus a cost for
+            best_a = (r, cand)
+    offline = best_a[1]
+    # Similarity range and blend weights: minimize RMSE of the final score plus a cost for
     # mis-ordering answers to the same question (an interviewer compares candidates on one question).
     pi, pj = _ordered_pairs(train)
     rub = np.array([_rubric(s, offline) for s in train])
-    anc = [_anchor(s, offline.anchor_k, offline.anchor_temperature) for s in train]
+    anc = [_anchor(s, offline) for s in train]
     n_err = np.array([min(_n_errors(s, offline), 3) for s in train], float)
     has_anchor = np.array([a is not None for a in anc])
     anc_v = np.array([a if a is not None else 0.0 for a in anc])
@@ -169,7 +184,7 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
         sim = 100.0 * np.clip((cos + lam * lex - lo) / (hi - lo), 0, 1)
         for alpha, aw, per in itertools.product(
             np.arange(min_alpha, 1.0001, 0.1).clip(0, 1),
-            (0.0, 0.1, 0.2, 0.3, 0.5, 0.7),
+            (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
             (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0),
         ):
             base = alpha * rub + (1 - alpha) * sim

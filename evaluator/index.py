@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -17,9 +18,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .bank import QuestionBank
 from .embedding import Embedder
 from .models import Question
+from .text import prose_text, split_units
 from .vector_store import read_store, shipped_path, text_key, write_store
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 # Anchors graded at least this high are answers to the question, so they help match answers.
 ANSWER_ANCHOR_MIN_SCORE = 60
 
@@ -30,10 +32,19 @@ def bank_texts(bank: QuestionBank) -> list[str]:
     for q in bank:
         texts += q.phrasings
         texts.append(q.reference)
+        texts += reference_units(q)
         texts += [criterion_text(c.description, c.keywords) for c in q.rubric.criteria]
         texts += [error_claim(e) for e in q.rubric.common_errors]
         texts += [a.answer for a in q.rubric.anchors]
     return list(dict.fromkeys(texts))
+
+
+def reference_units(q: Question) -> list[str]:
+    """Sentences of the reference answer: what a correct statement about this question is close to."""
+    return split_units(q.reference)
+
+
+_BELIEF = re.compile(r"^(误认为|错误地认为|认为|误以为|以为)\s*")
 
 
 def error_claim(error: str) -> str:
@@ -42,6 +53,8 @@ def error_claim(error: str) -> str:
     claim = error.strip()
     if claim.endswith("）") and "（" in claim:
         claim = claim[: claim.rindex("（")].strip()
+    # 「认为 X」 describes the misconception; a candidate who holds it simply says X.
+    claim = _BELIEF.sub("", claim).strip()
     return claim or error
 
 
@@ -107,6 +120,7 @@ class BankIndex:
         self.bank = bank
         self.embedder = embedder
         self._vectors = vectors
+        self._anchor_tfidf: dict[str, tuple[TfidfVectorizer, Any, np.ndarray]] = {}
         pq, pt, aq, at = [], [], [], []
         for q in bank:
             for p in q.phrasings:
@@ -120,6 +134,21 @@ class BankIndex:
     def vector(self, text: str) -> np.ndarray:
         return self._vectors[text]
 
+    def anchor_lexical(self, question: Question, answer: str) -> tuple[np.ndarray, np.ndarray]:
+        """Char n-gram TF-IDF cosines: answer x anchors, and anchors x anchors (the question's own
+        anchors fit the vocabulary: what distinguishes its good answers from its poor ones)."""
+        texts = [a.answer for a in question.rubric.anchors]
+        if not texts:
+            return np.zeros(0), np.zeros((0, 0))
+        cached = self._anchor_tfidf.get(question.id)
+        if cached is None:
+            tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, lowercase=True)
+            matrix = tfidf.fit_transform(texts)
+            cached = (tfidf, matrix, np.asarray((matrix @ matrix.T).todense()))
+            self._anchor_tfidf[question.id] = cached
+        tfidf, matrix, gram = cached
+        return np.asarray((matrix @ tfidf.transform([answer]).T).todense()).ravel(), gram
+
     def reference_lexical(self, question: Question, answer: str) -> float:
         """Char n-gram TF-IDF cosine between an answer and the question's reference answer."""
         side = self.sides["answer"]
@@ -131,6 +160,14 @@ class BankIndex:
     def search(self, query: np.ndarray, text: str, by: str, k: int, lexical_weight: float) -> list[Hit]:
         """Top-k distinct questions, best first, by cosine plus weighted char n-gram similarity."""
         return self.sides[by].search(query, text, k, lexical_weight)
+
+
+def reference_similarity(index: BankIndex, q: Question, answer: str) -> tuple[float, float]:
+    """(embedding cosine, char n-gram cosine) of the answer's prose to the question's reference."""
+    prose = prose_text(answer)
+    if not prose:
+        return 0.0, 0.0
+    return float(index.embedder.encode([prose])[0] @ index.vector(q.reference)), index.reference_lexical(q, prose)
 
 
 def answer_texts(q: Question) -> list[str]:

@@ -13,8 +13,21 @@ _NEGATION = re.compile(
     r"\bnot\b|n't\b|\bno need\b|\bwithout\b)",
     re.I,
 )
+_LIST_SEP = re.compile(r"[、，,；;：:]")
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9_.+\-^√²×=()\[\]{}]+")
+# Words that make a clause a statement rather than a name: a bare term rarely contains them.
+_PREDICATE = re.compile(
+    r"(是|会|把|被|让|使|了|就|都|也|越|更|很|只|再|还|才|可以|能够|需要|因为|所以|导致|通过|如果|但是|而且|用来|用于|"
+    r"不是|不会|没有|\b(?:is|are|was|be|has|have|can|will|so|the|a|an|to|of|for|with|and|or|by|it|we|that|this|as|on|in)\b)",
+    re.I,
+)
+ENUMERATION_MIN_ITEMS = 5
+SHORT_LIST_MIN_ITEMS = 3
+_HEADING = re.compile(r"^[^，,。：:]{1,24}[：:]")
+TERM_MAX_TOKENS = 8
+ENUMERATION_TERM_SHARE = 0.7
 MIN_UNIT_CHARS = 4
-LONG_SENTENCE_CHARS = 60
+LONG_SENTENCE_CHARS = 20
 
 
 def split_units(answer: str) -> list[str]:
@@ -51,3 +64,30 @@ def contains_quote(answer: str, quote: str) -> bool:
     """Whether `quote` occurs in the answer, ignoring case, whitespace and outer punctuation."""
     q = squash(quote).strip("\"'“”‘’「」。.,，")
     return bool(q) and q in squash(answer)
+
+
+def is_enumeration(unit: str) -> bool:
+    """A bare list of terms: at least 5 items, most of them short names without a verb
+    (「KV Cache：自回归、prefill、decode、GQA、MQA」), or a short list of nothing but names joined by 、
+    (「PET：cloze、verbalizer、[MASK]」). Such a unit names points without explaining any of them."""
+    items = [s.strip() for s in _LIST_SEP.split(unit) if s.strip()]
+    is_term = [len(_TOKEN.findall(s)) <= TERM_MAX_TOKENS and not _PREDICATE.search(s) for s in items]
+    if len(items) >= ENUMERATION_MIN_ITEMS:
+        return sum(is_term) / len(items) >= ENUMERATION_TERM_SHARE
+    body = _HEADING.sub("", unit.strip()).rstrip("。.；;")
+    short_list = [s.strip() for s in body.split("、")]
+    return (
+        len(short_list) >= SHORT_LIST_MIN_ITEMS
+        and not re.search(r"[，,；;]", body)
+        and all(s and len(_TOKEN.findall(s)) <= TERM_MAX_TOKENS and not _PREDICATE.search(s) for s in short_list)
+    )
+
+
+def prose_text(answer: str) -> str:
+    """The answer without its bare lists of terms: what the similarity to the reference is measured on,
+    so that listing the reference's vocabulary does not pass for explaining it. '' if nothing is left."""
+    sentences = [raw.strip() for raw in _SENTENCE_END.split(answer) if raw and raw.strip()]
+    kept = [x for x in sentences if not is_enumeration(x)]
+    if len(kept) == len(sentences):
+        return answer.strip()
+    return "\n".join(kept)

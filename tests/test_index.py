@@ -37,5 +37,6 @@ def test_second_run_reuses_index_and_bank_edit_reembeds_only_the_edit(small_bank
     ev = Evaluator(bank=bank, embedder=third, home=home)
     m = ev.match(question="为什么没有 Q cache")
     new_reference = ev.bank.get("kv-cache-no-q-cache").reference
-    assert third.embedded == [new_reference, "为什么没有 Q cache"]
+    # The new reference and its one new sentence (the judge compares answers to reference sentences).
+    assert third.embedded == [new_reference, "补充一句新的说明。", "为什么没有 Q cache"]
     assert m.candidates[0].id == "kv-cache-no-q-cache"

@@ -17,7 +17,7 @@ ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
 # on these questions: both score low, the wrong one a little higher (its vocabulary is on topic).
 # strict=True: when the judge improves, these start passing and the marker must go.
 PARTIAL_NOT_ABOVE_WRONG = {
-    "layernorm-vs-batchnorm", "zero-stages-deepspeed", "rlhf-pipeline", "why-decoder-only",
+    "zero-stages-deepspeed", "ring-allreduce", "mixed-precision-loss-scaling", "why-decoder-only",
 }  # fmt: skip
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..calibration import OfflineParams
-from ..index import BankIndex, criterion_text, error_claim
-from ..models import Criterion, CriterionVerdict, JudgeVerdict, Level, Question
-from ..scoring import anchor_estimate, level_from_signal
-from ..text import is_chinese, negated, split_units, squash
+from ..index import BankIndex, criterion_text, error_claim, reference_similarity, reference_units
+from ..models import LEVEL_VALUE, Criterion, CriterionVerdict, JudgeVerdict, Level, Question
+from ..scoring import anchor_estimate, anchor_regression, level_from_signal
+from ..text import is_chinese, is_enumeration, negated, split_units, squash
 from .base import JudgeRequest
 
 NAME = "offline"
@@ -26,34 +26,48 @@ BASELINE_QUANTILE = 0.9
 
 
 @dataclass
-class CriterionSignal:
-    id: str
-    best_cosine: float
-    keyword_fraction: float
-    evidence: str
-
-
-@dataclass
-class ErrorHit:
-    error: str
-    cosine: float
-    contrast: float  # cosine to the error minus the unit's best cosine to a rubric criterion
-    unit: str
-
-
-@dataclass
 class Analysis:
-    """Raw similarities for one answer; thresholds turn it into a verdict."""
+    """Raw similarities for one answer, per unit; thresholds turn them into a verdict.
+
+    Kept per unit (not just the best unit per criterion) because which units may serve as evidence
+    depends on the thresholds: a unit that asserts a misconception earns no credit, and a bare list
+    of terms earns at most a partial one.
+    """
 
     units: list[str]
+    enumeration: list[bool]  # unit is a bare list of terms
+    negated: list[bool]  # unit contains a negation cue
     baseline: float
-    criteria: list[CriterionSignal]
-    error_hits: list[ErrorHit]
+    criterion_ids: list[str]
+    criterion_sims: np.ndarray  # units x criteria
+    correct_sims: np.ndarray  # per unit: best cosine to a rubric point or a reference sentence
+    keywords_in_prose: list[float]  # share of each criterion's keywords found outside enumerations
+    keywords_anywhere: list[float]
+    errors: list[str]
+    error_sims: np.ndarray  # units x common errors
     anchor_cosines: list[float]
     anchor_scores: list[float]
     anchor_texts: list[str] = field(default_factory=list)
+    anchor_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # anchor x anchor cosines
+    anchor_lexical: np.ndarray = field(default_factory=lambda: np.zeros(0))  # char n-gram cosines to anchors
+    anchor_lexical_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     reference_cosine: float = 0.0
     reference_lexical: float = 0.0
+
+    @property
+    def enumeration_share(self) -> float:
+        """Share of the answer's characters in bare lists of terms."""
+        total = sum(len(u) for u in self.units)
+        return sum(len(u) for u, e in zip(self.units, self.enumeration, strict=True) if e) / total if total else 0.0
+
+
+@dataclass
+class CriterionFinding:
+    id: str
+    level: Level
+    signal: float
+    cosine: float
+    unit: int  # index of the evidence unit, -1 when no unit may serve
 
 
 class OfflineJudge:
@@ -74,37 +88,44 @@ class OfflineJudge:
         units = split_units(answer) or [answer.strip()]
         vecs = self.index.embedder.encode([*units, answer])
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
-        baseline = self._baseline(question.id, unit_vecs)
+        enumeration = [is_enumeration(u) for u in units]
+        prose_sq = squash(" ".join(u for u, e in zip(units, enumeration, strict=True) if not e))
         answer_sq = squash(answer)
-        crit_vecs = [self.index.vector(criterion_text(c.description, c.keywords)) for c in question.rubric.criteria]
-        crit_sims = np.stack([unit_vecs @ v for v in crit_vecs], axis=1)  # units x criteria
-        criteria = []
-        for col, c in enumerate(question.rubric.criteria):
-            best = int(np.argmax(crit_sims[:, col]))
-            kws = [k for k in c.keywords if squash(k)]
-            frac = sum(squash(k) in answer_sq for k in kws) / len(kws) if kws else 0.0
-            criteria.append(CriterionSignal(c.id, float(crit_sims[best, col]), frac, units[best]))
-        # A sentence asserts a misconception when it is close to it AND closer to it than to every
-        # correct point: a right statement about the same subject is close to both.
-        closest_point = crit_sims.max(axis=1)
-        hits = []
-        for err in question.rubric.common_errors:
-            sims = unit_vecs @ self.index.vector(error_claim(err))
-            contrast = sims - closest_point
-            best = int(np.argmax(contrast))
-            hits.append(ErrorHit(err, float(sims[best]), float(contrast[best]), units[best]))
+        criteria = question.rubric.criteria
+        crit_vecs = [self.index.vector(criterion_text(c.description, c.keywords)) for c in criteria]
+        errors = list(question.rubric.common_errors)
+        err_vecs = [self.index.vector(error_claim(e)) for e in errors]
         anchors = question.rubric.anchors
-        anchor_cos = [float(answer_vec @ self.index.vector(a.answer)) for a in anchors]
+        crit_sims = np.stack([unit_vecs @ v for v in crit_vecs], axis=1)
+        ref_vecs = np.stack([self.index.vector(t) for t in reference_units(question)] or [np.zeros(unit_vecs.shape[1])])
+        ref_sims = (unit_vecs @ ref_vecs.T).max(axis=1)
+        ref_cos, ref_lex = reference_similarity(self.index, question, answer)
+        anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
+        anchor_vecs = (
+            np.stack([self.index.vector(a.answer) for a in anchors])
+            if anchors
+            else np.zeros((0, answer_vec.shape[0]), np.float32)
+        )
         return Analysis(
             units=units,
-            baseline=baseline,
-            criteria=criteria,
-            error_hits=hits,
-            anchor_cosines=anchor_cos,
+            enumeration=enumeration,
+            negated=[negated(u) for u in units],
+            baseline=self._baseline(question.id, unit_vecs),
+            criterion_ids=[c.id for c in criteria],
+            criterion_sims=crit_sims,
+            correct_sims=np.maximum(crit_sims.max(axis=1), ref_sims),
+            keywords_in_prose=[_keyword_share(c, prose_sq) for c in criteria],
+            keywords_anywhere=[_keyword_share(c, answer_sq) for c in criteria],
+            errors=errors,
+            error_sims=np.stack([unit_vecs @ v for v in err_vecs], axis=1) if errors else np.zeros((len(units), 0)),
+            anchor_cosines=[float(c) for c in anchor_vecs @ answer_vec],
             anchor_scores=[float(a.score) for a in anchors],
             anchor_texts=[a.answer for a in anchors],
-            reference_cosine=float(answer_vec @ self.index.vector(question.reference)),
-            reference_lexical=self.index.reference_lexical(question, answer),
+            anchor_gram=anchor_vecs @ anchor_vecs.T,
+            anchor_lexical=anchor_lex,
+            anchor_lexical_gram=anchor_lex_gram,
+            reference_cosine=ref_cos,
+            reference_lexical=ref_lex,
         )
 
     def _baseline(self, qid: str, unit_vecs: np.ndarray) -> float:
@@ -125,45 +146,109 @@ class OfflineJudge:
         return await asyncio.to_thread(self.judge, request)
 
 
-def criterion_signal(sig: CriterionSignal, baseline: float, params: OfflineParams) -> float:
-    return sig.best_cosine - baseline + params.keyword_bonus * sig.keyword_fraction
+def _keyword_share(c: Criterion, text_sq: str) -> float:
+    kws = [squash(k) for k in c.keywords if squash(k)]
+    return sum(k in text_sq for k in kws) / len(kws) if kws else 0.0
 
 
-def anchor_grade(analysis: Analysis, k: int, temperature: float, exclude_anchor: str | None = None) -> float | None:
-    """Similarity-weighted grade of the nearest anchors; `exclude_anchor` is never its own neighbour."""
-    pairs = [
-        (c, s)
-        for c, s, t in zip(analysis.anchor_cosines, analysis.anchor_scores, analysis.anchor_texts, strict=True)
-        if t != exclude_anchor
-    ]
-    return anchor_estimate([c for c, _ in pairs], [s for _, s in pairs], k, temperature)
+def error_units(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
+    """Common error index -> the unit asserting it.
+
+    A unit asserts a misconception when it is close to it AND closer to it than to every correct
+    statement — each rubric point and each sentence of the reference answer (a right statement about
+    the same subject is close to both) — and is not negated: 「不是
+    为了减少计算量」 corrects the error. Among the non-negated units the most contrasting one is taken,
+    so a negation elsewhere in the answer does not hide the claim.
+    """
+    if analysis.error_sims.shape[1] == 0:
+        return {}
+    closest_point = analysis.correct_sims
+    usable = ~np.array(analysis.negated)
+    found = {}
+    for e in range(analysis.error_sims.shape[1]):
+        sims = analysis.error_sims[:, e]
+        contrast = np.where(usable, sims - closest_point, -np.inf)
+        u = int(np.argmax(contrast))
+        if usable[u] and sims[u] >= params.error_threshold and contrast[u] >= params.error_margin:
+            found[e] = u
+    return found
 
 
-def asserts_error(hit: ErrorHit, params: OfflineParams) -> bool:
-    return hit.cosine >= params.error_threshold and hit.contrast >= params.error_margin and not negated(hit.unit)
+def criterion_findings(analysis: Analysis, params: OfflineParams, wrong_units: set[int]) -> list[CriterionFinding]:
+    """Each criterion's level and evidence unit.
+
+    Signal of a unit = its cosine to the criterion minus the answer's baseline, plus a bonus for the
+    criterion's keywords. A unit asserting a misconception is no evidence; a bare list of terms
+    names a point without explaining it, so it earns at most partial (and its keywords count only
+    there).
+    """
+    sims = analysis.criterion_sims - analysis.baseline
+    findings = []
+    for col, cid in enumerate(analysis.criterion_ids):
+        best = CriterionFinding(cid, Level.missing, -np.inf, 0.0, -1)
+        for u in range(len(analysis.units)):
+            if u in wrong_units:
+                continue
+            if analysis.enumeration[u]:
+                signal = float(sims[u, col]) + params.keyword_bonus * analysis.keywords_anywhere[col]
+                level = min_level(level_from_signal(signal, params.met, params.partial), Level.partial)
+            else:
+                signal = float(sims[u, col]) + params.keyword_bonus * analysis.keywords_in_prose[col]
+                level = level_from_signal(signal, params.met, params.partial)
+            if (LEVEL_VALUE[level], signal) > (LEVEL_VALUE[best.level], best.signal):
+                best = CriterionFinding(cid, level, signal, float(analysis.criterion_sims[u, col]), u)
+        findings.append(best)
+    return findings
+
+
+def min_level(a: Level, b: Level) -> Level:
+    return a if LEVEL_VALUE[a] <= LEVEL_VALUE[b] else b
+
+
+def anchor_grade(analysis: Analysis, params: OfflineParams, exclude_anchor: str | None = None) -> float | None:
+    """Grade implied by the question's graded anchors; `exclude_anchor` is never its own neighbour."""
+    keep = [i for i, t in enumerate(analysis.anchor_texts) if t != exclude_anchor]
+    cosines = [analysis.anchor_cosines[i] for i in keep]
+    scores = [analysis.anchor_scores[i] for i in keep]
+    if params.anchor_method == "ridge":
+        # Kernel: embedding cosine plus weighted char n-gram cosine (terms and numbers matter).
+        mu = params.anchor_lexical
+        kx = np.asarray(cosines) + mu * analysis.anchor_lexical[keep]
+        gram = analysis.anchor_gram[np.ix_(keep, keep)] + mu * analysis.anchor_lexical_gram[np.ix_(keep, keep)]
+        return anchor_regression(kx.tolist(), gram.tolist(), scores, params.anchor_ridge)
+    return anchor_estimate(cosines, scores, params.anchor_k, params.anchor_temperature)
+
+
+ENUMERATION_NOTE_SHARE = 0.5  # above this share of bare term lists, the feedback says so
 
 
 def verdict_from_analysis(
     question: Question, analysis: Analysis, params: OfflineParams, exclude_anchor: str | None = None
 ) -> JudgeVerdict:
     """Thresholds applied to raw similarities. `exclude_anchor` leaves one anchor out (fitting)."""
+    wrong = error_units(analysis, params)
     verdicts = []
     by_id = {c.id: c for c in question.rubric.criteria}
-    for sig in analysis.criteria:
-        level = level_from_signal(criterion_signal(sig, analysis.baseline, params), params.met, params.partial)
+    for f in criterion_findings(analysis, params, set(wrong.values())):
+        unit = analysis.units[f.unit] if f.unit >= 0 else ""
+        if f.unit >= 0 and analysis.enumeration[f.unit]:
+            comment = f"只在术语罗列中提到（相似度 {f.cosine:.2f}，基线 {analysis.baseline:.2f}），没有解释"
+        else:
+            comment = f"最相近的句子与该要点的相似度 {f.cosine:.2f}（基线 {analysis.baseline:.2f}）"
         verdicts.append(
             CriterionVerdict(
-                criterion_id=sig.id,
-                level=level,
-                evidence=sig.evidence if level is not Level.missing else "",
-                comment=f"最相近的句子与该要点的相似度 {sig.best_cosine:.2f}（基线 {analysis.baseline:.2f}）",
+                criterion_id=f.id,
+                level=f.level,
+                evidence=unit if f.level is not Level.missing else "",
+                comment=comment,
             )
         )
-    errors = [f"{h.error}（原文：「{h.unit}」）" for h in analysis.error_hits if asserts_error(h, params)]
-    estimate = anchor_grade(analysis, params.anchor_k, params.anchor_temperature, exclude_anchor)
+    errors = [f"{analysis.errors[e]}（原文：「{analysis.units[u]}」）" for e, u in sorted(wrong.items())]
+    estimate = anchor_grade(analysis, params, exclude_anchor)
     chinese = is_chinese(" ".join(analysis.units))
+    enumerated = analysis.enumeration_share >= ENUMERATION_NOTE_SHARE
     return JudgeVerdict(
-        feedback=_feedback(question, verdicts, by_id, errors, chinese),
+        feedback=_feedback(question, verdicts, by_id, errors, chinese, enumerated),
         criteria=verdicts,
         errors=errors,
         anchor_estimate=estimate,
@@ -172,18 +257,27 @@ def verdict_from_analysis(
 
 
 def _feedback(
-    question: Question, verdicts: list[CriterionVerdict], by_id: dict[str, Criterion], errors: list[str], chinese: bool
+    question: Question,
+    verdicts: list[CriterionVerdict],
+    by_id: dict[str, Criterion],
+    errors: list[str],
+    chinese: bool,
+    enumerated: bool,
 ) -> str:
     met = [v for v in verdicts if v.level is Level.met]
     gaps = sorted((v for v in verdicts if v.level is not Level.met), key=lambda v: -by_id[v.criterion_id].weight)
     if chinese:
         parts = [f"覆盖了 {len(met)}/{len(verdicts)} 个评分要点。"]
+        if enumerated:
+            parts.append("回答以罗列术语为主，要说明每个概念是什么、为什么、怎么做，才算答到要点。")
         if gaps:
             parts.append("建议补充：" + "；".join(by_id[v.criterion_id].description for v in gaps[:3]) + "。")
         if errors:
             parts.append("注意纠正可能的错误说法：" + "；".join(errors[:2]) + "。")
     else:
         parts = [f"Covered {len(met)} of {len(verdicts)} rubric points."]
+        if enumerated:
+            parts.append("The answer mostly lists terms; explain what each is and why it matters to earn the point.")
         if gaps:
             parts.append("Add: " + "; ".join(by_id[v.criterion_id].description for v in gaps[:3]) + ".")
         if errors:

@@ -1,0 +1,104 @@
+"""The offline judge's rules on hand-made similarities (pure logic, no model), then on the real pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evaluator import Evaluator, Level
+from evaluator.calibration import OfflineParams
+from evaluator.judges.offline import Analysis, criterion_findings, error_units
+
+PARAMS = OfflineParams(
+    met=0.08,
+    partial=0.02,
+    keyword_bonus=0.0,
+    error_threshold=0.8,
+    error_margin=0.0,
+    anchor_k=3,
+    anchor_temperature=0.05,
+)
+
+
+def _analysis(
+    units: list[str],
+    criterion_sims: list[list[float]],
+    error_sims: list[list[float]],
+    enumeration: list[bool] | None = None,
+    negated: list[bool] | None = None,
+    reference_sims: list[float] | None = None,
+) -> Analysis:
+    crit = np.array(criterion_sims)
+    correct = crit.max(axis=1) if reference_sims is None else np.maximum(crit.max(axis=1), reference_sims)
+    return Analysis(
+        units=units,
+        enumeration=enumeration or [False] * len(units),
+        negated=negated or [False] * len(units),
+        baseline=0.70,
+        criterion_ids=[f"c{i}" for i in range(crit.shape[1])],
+        criterion_sims=crit,
+        correct_sims=correct,
+        keywords_in_prose=[0.0] * crit.shape[1],
+        keywords_anywhere=[0.0] * crit.shape[1],
+        errors=[f"e{i}" for i in range(np.array(error_sims).shape[1])],
+        error_sims=np.array(error_sims),
+        anchor_cosines=[],
+        anchor_scores=[],
+    )
+
+
+def test_a_unit_closer_to_a_misconception_than_to_any_correct_point_asserts_it() -> None:
+    a = _analysis(["错的说法", "对的说法"], [[0.75, 0.70], [0.90, 0.72]], [[0.86], [0.85]])
+    assert error_units(a, PARAMS) == {0: 0}
+
+
+def test_a_unit_close_to_a_reference_sentence_is_not_read_as_an_error() -> None:
+    a = _analysis(["对的说法"], [[0.75, 0.70]], [[0.86]], reference_sims=[0.90])
+    assert error_units(a, PARAMS) == {}
+
+
+def test_negation_in_one_unit_does_not_hide_the_claim_in_another() -> None:
+    # The whole sentence carries a negation elsewhere; its clause states the misconception plainly.
+    a = _analysis(["A，不需要 B。", "A"], [[0.70], [0.70]], [[0.88], [0.86]], negated=[True, False])
+    assert error_units(a, PARAMS) == {0: 1}
+    only_negated = _analysis(["不是 A"], [[0.70]], [[0.90]], negated=[True])
+    assert error_units(only_negated, PARAMS) == {}
+
+
+def test_a_unit_asserting_a_misconception_earns_no_credit() -> None:
+    a = _analysis(["错的说法", "别的"], [[0.85], [0.71]], [[0.90], [0.60]])
+    wrong = set(error_units(a, PARAMS).values())
+    assert wrong == {0}
+    assert criterion_findings(a, PARAMS, set())[0].level is Level.met
+    finding = criterion_findings(a, PARAMS, wrong)[0]
+    assert finding.level is Level.missing and finding.unit != 0
+
+
+def test_a_bare_list_of_terms_earns_at_most_partial() -> None:
+    listed = _analysis(["术语、术语、术语"], [[0.95]], [[0.0]], enumeration=[True])
+    assert criterion_findings(listed, PARAMS, set())[0].level is Level.partial
+    explained = _analysis(
+        ["术语、术语、术语", "解释清楚的句子"], [[0.95], [0.80]], [[0.0], [0.0]], enumeration=[True, False]
+    )
+    finding = criterion_findings(explained, PARAMS, set())[0]
+    assert finding.level is Level.met and finding.unit == 1
+
+
+def test_keyword_salad_is_told_to_explain_and_scores_below_an_explained_answer(evaluator: Evaluator) -> None:
+    salad = (
+        "KV Cache：自回归、causal mask、prefill、decode、显存换计算、2×层数×头数×head_dim、"
+        "GQA、MQA、PagedAttention、KV 量化。"
+    )
+    explained = (
+        "自回归生成时，因为 causal mask，前面 token 每层的 K、V 算出来以后就不会再变，所以第一次算完缓存起来，"
+        "之后每一步只需要为新 token 计算 q、k、v，把新的 k、v 追加进缓存，"
+        "再用 q 和整个缓存做注意力，省掉了对前缀的重复计算。"
+        "代价是显存：每个 token 要存 2 × 层数 × KV 头数 × head_dim × 字节数，随 batch 和序列长度线性增长，"
+        "所以有 GQA、MQA 减少 KV 头，PagedAttention 分页管理显存减少碎片。"
+    )
+    s = evaluator.evaluate(salad, question_id="kv-cache-principle")
+    e = evaluator.evaluate(explained, question_id="kv-cache-principle")
+    assert s.score is not None and e.score is not None
+    assert all(c.level is not Level.met for c in s.criteria)
+    assert "罗列" in s.feedback
+    assert s.parts is not None and s.parts.similarity == 0.0  # nothing but the list: no prose to compare
+    assert e.score > s.score + 20
