@@ -20,6 +20,7 @@ class OfflineParams(BaseModel):
     keyword_bonus: float = Field(ge=0.0, description="signal added for full keyword coverage")
     error_threshold: float = Field(description="cosine above which a common error is asserted")
     error_margin: float = Field(default=0.0, description="...and by which it beats every rubric point")
+    error_lexical: float = Field(default=0.0, ge=0.0, description="weight of the char n-gram contrast")
     anchor_k: int = Field(ge=1)
     anchor_temperature: float = Field(gt=0.0)
     anchor_method: Literal["knn", "ridge"] = Field(

@@ -134,6 +134,13 @@ class BankIndex:
     def vector(self, text: str) -> np.ndarray:
         return self._vectors[text]
 
+    def lexical(self, rows: list[str], cols: list[str]) -> np.ndarray:
+        """Char n-gram TF-IDF cosines (rows x cols) in the vocabulary of the bank's answers."""
+        side = self.sides["answer"]
+        if side.matrix is None or not rows or not cols:
+            return np.zeros((len(rows), len(cols)))
+        return np.asarray((side.tfidf.transform(rows) @ side.tfidf.transform(cols).T).todense())
+
     def anchor_lexical(self, question: Question, answer: str) -> tuple[np.ndarray, np.ndarray]:
         """Char n-gram TF-IDF cosines: answer x anchors, and anchors x anchors (the question's own
         anchors fit the vocabulary: what distinguishes its good answers from its poor ones)."""

@@ -9,7 +9,8 @@ _CLAUSE = re.compile(r"(?<=[，,：:])")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _NEGATION = re.compile(
-    r"(不是|并非|并不|而不是|而非|不能说|不应|不需要|不用|无需|不必|没有|并没有|不会|不再|错误的|误区|"
+    r"(不是|并非|并不|而不是|而非|不能|不应|不需要|不用|无需|不必|没有|并没有|不会|不再|错误的|误区|无法|"
+    r"不增加|不减少|不影响|不改变|不依赖|不支持|不参与|不存在|"
     r"\bnot\b|n't\b|\bno need\b|\bwithout\b)",
     re.I,
 )

@@ -26,6 +26,7 @@ def _analysis(
     enumeration: list[bool] | None = None,
     negated: list[bool] | None = None,
     reference_sims: list[float] | None = None,
+    error_negated: list[bool] | None = None,
 ) -> Analysis:
     crit = np.array(criterion_sims)
     correct = crit.max(axis=1) if reference_sims is None else np.maximum(crit.max(axis=1), reference_sims)
@@ -40,7 +41,10 @@ def _analysis(
         keywords_in_prose=[0.0] * crit.shape[1],
         keywords_anywhere=[0.0] * crit.shape[1],
         errors=[f"e{i}" for i in range(np.array(error_sims).shape[1])],
+        error_negated=error_negated or [False] * np.array(error_sims).shape[1],
         error_sims=np.array(error_sims),
+        error_lexical=np.zeros_like(np.array(error_sims)),
+        correct_lexical=np.zeros(len(units)),
         anchor_cosines=[],
         anchor_scores=[],
     )
@@ -62,6 +66,15 @@ def test_negation_in_one_unit_does_not_hide_the_claim_in_another() -> None:
     assert error_units(a, PARAMS) == {0: 1}
     only_negated = _analysis(["不是 A"], [[0.70]], [[0.90]], negated=[True])
     assert error_units(only_negated, PARAMS) == {}
+
+
+def test_a_statement_of_opposite_polarity_does_not_assert_a_negative_misconception() -> None:
+    # Misconception 「各阶段都不增加通信量」; the answer says 「通信会变多」 (no negation): its opposite.
+    a = _analysis(["通信会变多"], [[0.70]], [[0.90]], error_negated=[True])
+    assert error_units(a, PARAMS) == {}
+    # 「FP16 不用 loss scaling」 asserts the negative misconception 「FP16 不需要 loss scaling」.
+    b = _analysis(["FP16 不用 loss scaling"], [[0.70]], [[0.90]], negated=[True], error_negated=[True])
+    assert error_units(b, PARAMS) == {0: 0}
 
 
 def test_a_unit_asserting_a_misconception_earns_no_credit() -> None:

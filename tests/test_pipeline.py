@@ -13,26 +13,34 @@ DATA = Path(__file__).with_name("data")
 ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
 
 
-# The offline judge cannot yet tell a fluent answer built on a misconception from a vague, thin one
-# on these questions: both score low, the wrong one a little higher (its vocabulary is on topic).
-# strict=True: when the judge improves, these start passing and the marker must go.
+# Where the offline judge ranks a fluent answer built on a misconception at or above a vague, thin one:
+# the misconception is not among the rubric's common errors, or an embedding cannot tell it from the
+# correct statement it inverts (「先 reduce 到一张卡再广播」 vs the rubric's description of exactly that
+# naive scheme). strict=True: when the judge improves, these start passing and the marker must go.
 PARTIAL_NOT_ABOVE_WRONG = {
-    "zero-stages-deepspeed", "ring-allreduce", "mixed-precision-loss-scaling", "why-decoder-only",
+    "ring-allreduce", "mixed-precision-loss-scaling", "pre-norm-vs-post-norm", "qlora-principle", "glu-swiglu",
+    "bert-vs-gpt", "top-k-top-p-combined-sampling",
 }  # fmt: skip
 
 
-def _scores(evaluator: Evaluator, case: dict[str, str]) -> dict[str, float]:
-    scores = {}
-    for kind in ("complete", "partial", "wrong"):
-        score = evaluator.evaluate(case[kind], question_id=case["id"]).score
-        assert score is not None
-        scores[kind] = score
+@pytest.fixture(scope="module")
+def ordering_scores(evaluator: Evaluator) -> dict[str, dict[str, float]]:
+    """Final scores of every ordering answer through the real pipeline, computed once."""
+    scores: dict[str, dict[str, float]] = {}
+    for case in ORDERING:
+        scores[case["id"]] = {}
+        for kind in ("complete", "partial", "wrong"):
+            score = evaluator.evaluate(case[kind], question_id=case["id"]).score
+            assert score is not None
+            scores[case["id"]][kind] = score
     return scores
 
 
 @pytest.mark.parametrize("case", ORDERING, ids=[c["id"] for c in ORDERING])
-def test_complete_answer_beats_partial_and_wrong(evaluator: Evaluator, case: dict[str, str]) -> None:
-    scores = _scores(evaluator, case)
+def test_complete_answer_beats_partial_and_wrong(
+    ordering_scores: dict[str, dict[str, float]], case: dict[str, str]
+) -> None:
+    scores = ordering_scores[case["id"]]
     assert scores["complete"] > scores["partial"] and scores["complete"] > scores["wrong"], scores
 
 
@@ -46,13 +54,16 @@ def test_complete_answer_beats_partial_and_wrong(evaluator: Evaluator, case: dic
     ],
     ids=[c["id"] for c in ORDERING],
 )
-def test_partial_answer_beats_wrong_answer(evaluator: Evaluator, case: dict[str, str]) -> None:
-    scores = _scores(evaluator, case)
+def test_partial_answer_beats_wrong_answer(ordering_scores: dict[str, dict[str, float]], case: dict[str, str]) -> None:
+    scores = ordering_scores[case["id"]]
     assert scores["partial"] > scores["wrong"], scores
 
 
-def test_ordering_covers_at_least_ten_questions() -> None:
-    assert len({c["id"] for c in ORDERING}) >= 10
+def test_at_least_ten_questions_order_complete_above_partial_above_wrong(
+    ordering_scores: dict[str, dict[str, float]],
+) -> None:
+    ordered = [qid for qid, s in ordering_scores.items() if s["complete"] > s["partial"] > s["wrong"]]
+    assert len(ordered) >= 10, ordered
 
 
 def test_evaluate_by_question_text_reports_parts_and_evidence(evaluator: Evaluator) -> None:

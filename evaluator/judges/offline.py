@@ -44,7 +44,10 @@ class Analysis:
     keywords_in_prose: list[float]  # share of each criterion's keywords found outside enumerations
     keywords_anywhere: list[float]
     errors: list[str]
+    error_negated: list[bool]  # the misconception itself is a negative claim (「FP16 不需要 loss scaling」)
     error_sims: np.ndarray  # units x common errors
+    error_lexical: np.ndarray  # units x common errors, char n-gram cosine
+    correct_lexical: np.ndarray  # per unit: best char n-gram cosine to a rubric point or reference sentence
     anchor_cosines: list[float]
     anchor_scores: list[float]
     anchor_texts: list[str] = field(default_factory=list)
@@ -100,6 +103,7 @@ class OfflineJudge:
         ref_vecs = np.stack([self.index.vector(t) for t in reference_units(question)] or [np.zeros(unit_vecs.shape[1])])
         ref_sims = (unit_vecs @ ref_vecs.T).max(axis=1)
         ref_cos, ref_lex = reference_similarity(self.index, question, answer)
+        correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + reference_units(question)
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
         anchor_vecs = (
             np.stack([self.index.vector(a.answer) for a in anchors])
@@ -117,7 +121,10 @@ class OfflineJudge:
             keywords_in_prose=[_keyword_share(c, prose_sq) for c in criteria],
             keywords_anywhere=[_keyword_share(c, answer_sq) for c in criteria],
             errors=errors,
+            error_negated=[negated(error_claim(e)) for e in errors],
             error_sims=np.stack([unit_vecs @ v for v in err_vecs], axis=1) if errors else np.zeros((len(units), 0)),
+            error_lexical=self.index.lexical(units, [error_claim(e) for e in errors]),
+            correct_lexical=self.index.lexical(units, correct_texts).max(axis=1),
             anchor_cosines=[float(c) for c in anchor_vecs @ answer_vec],
             anchor_scores=[float(a.score) for a in anchors],
             anchor_texts=[a.answer for a in anchors],
@@ -156,18 +163,22 @@ def error_units(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
 
     A unit asserts a misconception when it is close to it AND closer to it than to every correct
     statement — each rubric point and each sentence of the reference answer (a right statement about
-    the same subject is close to both) — and is not negated: 「不是
-    为了减少计算量」 corrects the error. Among the non-negated units the most contrasting one is taken,
-    so a negation elsewhere in the answer does not hide the claim.
+    the same subject is close to both) — and has the claim's polarity: 「不是为了减少计算量」 corrects
+    「是为了减少计算量」, and 「通信会变多」 contradicts 「各阶段都不增加通信量」. Among the units of the
+    right polarity the most contrasting one is taken, so a negation elsewhere in the answer does not
+    hide the claim.
     """
     if analysis.error_sims.shape[1] == 0:
         return {}
     closest_point = analysis.correct_sims
-    usable = ~np.array(analysis.negated)
+    unit_negated = np.array(analysis.negated)
     found = {}
+    lexical_gap = analysis.error_lexical - analysis.correct_lexical[:, None]
     for e in range(analysis.error_sims.shape[1]):
+        usable = unit_negated == analysis.error_negated[e]  # same polarity as the claim
         sims = analysis.error_sims[:, e]
-        contrast = np.where(usable, sims - closest_point, -np.inf)
+        # Embeddings blur 上溢 / 下溢 or 成对 / 绝对; the claim's own characters do not.
+        contrast = np.where(usable, sims - closest_point + params.error_lexical * lexical_gap[:, e], -np.inf)
         u = int(np.argmax(contrast))
         if usable[u] and sims[u] >= params.error_threshold and contrast[u] >= params.error_margin:
             found[e] = u
