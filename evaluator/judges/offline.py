@@ -91,7 +91,9 @@ class OfflineJudge:
         units = split_units(answer) or [answer.strip()]
         vecs = self.index.embedder.encode([*units, answer])
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
-        enumeration = [is_enumeration(u) for u in units]
+        # A clause of a term list is part of the list: 「left padding 相关：」 explains nothing either.
+        lists = [u for u in units if is_enumeration(u)]
+        enumeration = [any(u in lst for lst in lists) for u in units]
         prose_sq = squash(" ".join(u for u, e in zip(units, enumeration, strict=True) if not e))
         answer_sq = squash(answer)
         criteria = question.rubric.criteria
