@@ -106,8 +106,9 @@ def _ordered_pairs(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # The grade must be explained by the rubric verdicts the report shows, so the rubric part keeps at
-# least half the weight. Measured on eval_data's test part: Pearson 0.842 unconstrained (α=0, all
-# similarity) vs 0.822 with this floor; answers in the candidate's own words fare better with it.
+# least half of the non-anchor weight (measured in session 1 on eval_data's test part: Pearson 0.842
+# unconstrained, α=0, all similarity, vs 0.822 with this floor; answers in the candidate's own words
+# fare better with it).
 MIN_RUBRIC_WEIGHT = 0.5
 
 

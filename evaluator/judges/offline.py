@@ -4,7 +4,9 @@ Each criterion is scored by how close the answer's best sentence comes to the cr
 description, relative to how close the same answer comes to criteria of *other* questions: m3e
 cosines are compressed (unrelated Chinese technical text still scores ~0.7), so an absolute cosine
 says little, while the margin over that baseline separates "talks about this point" from "talks".
-The nearest graded anchors of the question give a second, independent grade.
+A bare list of terms earns at most partial; a sentence asserting one of the rubric's common errors
+earns nothing and is reported. The question's graded anchors give a second, independent grade (a
+regression over them, or their nearest neighbours).
 """
 
 from __future__ import annotations
