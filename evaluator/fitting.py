@@ -119,6 +119,11 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
     return fit_blend(train, cal, version, min_alpha)
 
 
+# A wrong claim is reported and costs points, so the candidate gets the benefit of the doubt: a unit
+# must come clearly closer to the misconception than to every correct statement, not merely tie.
+ERROR_MARGINS = (0.05, 0.07, 0.1, 0.15)
+
+
 def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -> OfflineParams:
     """Criterion and error thresholds: the rubric score alone should track the grade.
 
@@ -139,9 +144,12 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
     ]
     error_grid = [{"error_threshold": 2.0, "error_margin": 0.0, "error_lexical": 0.0}] + [
         {"error_threshold": e, "error_margin": m, "error_lexical": lx}
-        for e, m, lx in itertools.product((0.78, 0.8, 0.82, 0.84, 0.88), (0.0, 0.03, 0.05, 0.07, 0.1), (0.0, 0.3, 1.0))
+        for e, m, lx in itertools.product((0.78, 0.8, 0.82, 0.84, 0.88), ERROR_MARGINS, (0.0, 0.3, 1.0))
     ]
-    best = start
+    # The search starts inside the grids' constraints, whatever the shipped file says.
+    best = start.model_copy(
+        update={"error_margin": max(start.error_margin, ERROR_MARGINS[0]), "partial": max(start.partial, 0.0)}
+    )
     best_score = score(best)
     for _ in range(rounds):
         for grid in (criterion_grid, error_grid):

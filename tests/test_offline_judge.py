@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from evaluator import Evaluator, Level
 from evaluator.calibration import OfflineParams
-from evaluator.judges.offline import Analysis, criterion_findings, error_units
+from evaluator.judges.offline import Analysis, criterion_findings, error_units, in_context, parent_units
 
 PARAMS = OfflineParams(
     met=0.08,
@@ -115,3 +117,16 @@ def test_keyword_salad_is_told_to_explain_and_scores_below_an_explained_answer(e
     assert "罗列" in s.feedback
     assert s.parts is not None and s.parts.similarity == 0.0  # nothing but the list: no prose to compare
     assert e.score > s.score + 20
+
+
+def test_a_clause_is_read_with_its_sentence() -> None:
+    units = ["所以除以根号 d_k，把点积的方差拉回到 1 左右，让输入分布稳定。", "把点积的方差拉回到 1 左右，"]
+    assert parent_units(units) == [0, 0]
+    # The clause alone is not close to a correct statement; its sentence is.
+    assert in_context(np.array([0.92, 0.70]), parent_units(units)).tolist() == [0.92, 0.92]
+
+
+def test_the_readme_example_is_not_accused_of_a_wrong_claim(evaluator: Evaluator) -> None:
+    answer = (Path(__file__).parents[1] / "examples" / "answer.txt").read_text(encoding="utf-8")
+    result = evaluator.evaluate(answer, question_id="attention-scale-sqrt-dk")
+    assert result.errors == () and result.score is not None and result.score >= 70

@@ -108,6 +108,7 @@ class OfflineJudge:
         ref_sims = (unit_vecs @ ref_vecs.T).max(axis=1)
         ref_cos, ref_lex = reference_similarity(self.index, question, answer)
         correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + reference_units(question)
+        parents = parent_units(units)
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
         anchor_vecs = (
             np.stack([self.index.vector(a.answer) for a in anchors])
@@ -121,14 +122,14 @@ class OfflineJudge:
             baseline=self._baseline(question.id, unit_vecs),
             criterion_ids=[c.id for c in criteria],
             criterion_sims=crit_sims,
-            correct_sims=np.maximum(crit_sims.max(axis=1), ref_sims),
+            correct_sims=in_context(np.maximum(crit_sims.max(axis=1), ref_sims), parents),
             keywords_in_prose=[_keyword_share(c, prose_sq) for c in criteria],
             keywords_anywhere=[_keyword_share(c, answer_sq) for c in criteria],
             errors=errors,
             error_negated=[negated(error_claim(e)) for e in errors],
             error_sims=np.stack([unit_vecs @ v for v in err_vecs], axis=1) if errors else np.zeros((len(units), 0)),
             error_lexical=self.index.lexical(units, [error_claim(e) for e in errors]),
-            correct_lexical=self.index.lexical(units, correct_texts).max(axis=1),
+            correct_lexical=in_context(self.index.lexical(units, correct_texts).max(axis=1), parents),
             anchor_cosines=[float(c) for c in anchor_vecs @ answer_vec],
             anchor_scores=[float(a.score) for a in anchors],
             anchor_texts=[a.answer for a in anchors],
@@ -155,6 +156,18 @@ class OfflineJudge:
 
     async def ajudge(self, request: JudgeRequest) -> JudgeVerdict:
         return await asyncio.to_thread(self.judge, request)
+
+
+def parent_units(units: list[str]) -> list[int]:
+    """For each unit, the longest unit containing it (a clause's sentence); itself for sentences."""
+    return [max((v for v in range(len(units)) if u in units[v]), key=lambda v: len(units[v])) for u in units]
+
+
+def in_context(per_unit: np.ndarray, parents: list[int]) -> np.ndarray:
+    """A clause read with its sentence: how close it comes to a correct statement is the better of
+    the two. 「把点积的方差拉回到 1 左右」 alone resembles 「点积的方差与维度无关」; its sentence is the
+    reference's point."""
+    return np.asarray(np.maximum(per_unit, per_unit[parents]))
 
 
 def _keyword_share(c: Criterion, text_sq: str) -> float:
