@@ -101,13 +101,15 @@ class OfflineJudge:
         criteria = question.rubric.criteria
         crit_vecs = [self.index.vector(criterion_text(c.description, c.keywords)) for c in criteria]
         errors = list(question.rubric.common_errors)
-        err_vecs = [self.index.vector(error_claim(e)) for e in errors]
+        claims = [error_claim(e) for e in errors]
+        err_vecs = [self.index.vector(c) for c in claims]
+        ref_units = reference_units(question)
         anchors = question.rubric.anchors
         crit_sims = np.stack([unit_vecs @ v for v in crit_vecs], axis=1)
-        ref_vecs = np.stack([self.index.vector(t) for t in reference_units(question)] or [np.zeros(unit_vecs.shape[1])])
+        ref_vecs = np.stack([self.index.vector(t) for t in ref_units] or [np.zeros(unit_vecs.shape[1])])
         ref_sims = (unit_vecs @ ref_vecs.T).max(axis=1)
         ref_cos, ref_lex = reference_similarity(self.index, question, answer)
-        correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + reference_units(question)
+        correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + ref_units
         parents = parent_units(units)
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
         anchor_vecs = (
@@ -126,9 +128,9 @@ class OfflineJudge:
             keywords_in_prose=[_keyword_share(c, prose_sq) for c in criteria],
             keywords_anywhere=[_keyword_share(c, answer_sq) for c in criteria],
             errors=errors,
-            error_negated=[negated(error_claim(e)) for e in errors],
+            error_negated=[negated(c) for c in claims],
             error_sims=np.stack([unit_vecs @ v for v in err_vecs], axis=1) if errors else np.zeros((len(units), 0)),
-            error_lexical=self.index.lexical(units, [error_claim(e) for e in errors]),
+            error_lexical=self.index.lexical(units, claims),
             correct_lexical=in_context(self.index.lexical(units, correct_texts).max(axis=1), parents),
             anchor_cosines=[float(c) for c in anchor_vecs @ answer_vec],
             anchor_scores=[float(a.score) for a in anchors],
