@@ -74,8 +74,8 @@ def calibrate_on_anchors(ev: Evaluator) -> None:
 
 
 def score_fold(ev: Evaluator, test: list[LabelledAnswer], calib: list[LabelledAnswer], preds: _Preds) -> int:
-    """Grade `test` with `ev`; baselines mapped onto the scale with `calib`. Returns unscored count."""
-    preload(ev, test + calib)
+    """Grade `test` with `ev`; baselines mapped onto the scale with `calib`. Returns unscored count.
+    The caller preloads the answers' vectors (once, not per fold)."""
     bank = ev.bank
     refs = {q.id: q.reference for q in bank}
     tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
@@ -135,8 +135,8 @@ def benchmark_split(
     """Grade `test`; `refit` first fits the blend on the bank's anchors (an imported bank)."""
     preds = _Preds()
     notes = [f"{len(calib)} calibration answers map the baselines; {len(test)} tested"]
+    preload(ev, calib + test)
     if refit:
-        preload(ev, calib + test)
         calibrate_on_anchors(ev)
         notes.append("blend fitted on the anchors (the calibration answers)")
     unscored = score_fold(ev, test, calib, preds)
