@@ -65,7 +65,7 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
 
 def _rubric(s: Sample, p: OfflineParams) -> float:
     """The rubric part the judge would give with thresholds `p` (same functions, no re-embedding)."""
-    findings = criterion_findings(s.analysis, p, set(error_units(s.analysis, p).values()))
+    findings = criterion_findings(s.analysis, p, error_units(s.analysis, p))
     return rubric_score([(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)])
 
 

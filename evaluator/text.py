@@ -11,6 +11,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _NEGATION = re.compile(
     r"(不是|并非|并不|而不是|而非|不能|不应|不需要|不用|无需|不必|没有|并没有|不会|不再|错误的|误区|无法|"
     r"不增加|不减少|不影响|不改变|不依赖|不支持|不参与|不存在|"
+    # Softer or verb-specific denials a candidate writes just as often: 「没那么必要」「不考虑遗忘」.
+    r"没那么|没必要|不必要|不考虑|不做|不要|不可能|不一定|未必|不等价|不成立|不适用|不相同|不一样|"
     r"\bnot\b|n't\b|\bno need\b|\bwithout\b)",
     re.I,
 )

@@ -29,6 +29,9 @@ def _analysis(
     negated: list[bool] | None = None,
     reference_sims: list[float] | None = None,
     error_negated: list[bool] | None = None,
+    parents: list[int] | None = None,
+    error_criterion: list[int] | None = None,
+    question_sims: list[float] | None = None,
 ) -> Analysis:
     crit = np.array(criterion_sims)
     correct = crit.max(axis=1) if reference_sims is None else np.maximum(crit.max(axis=1), reference_sims)
@@ -49,6 +52,9 @@ def _analysis(
         correct_lexical=np.zeros(len(units)),
         anchor_cosines=[],
         anchor_scores=[],
+        parents=parents or [],
+        error_criterion=error_criterion or [],
+        question_sims=np.array(question_sims or []),
     )
 
 
@@ -81,20 +87,20 @@ def test_a_statement_of_opposite_polarity_does_not_assert_a_negative_misconcepti
 
 def test_a_unit_asserting_a_misconception_earns_no_credit() -> None:
     a = _analysis(["错的说法", "别的"], [[0.85], [0.71]], [[0.90], [0.60]])
-    wrong = set(error_units(a, PARAMS).values())
-    assert wrong == {0}
-    assert criterion_findings(a, PARAMS, set())[0].level is Level.met
+    wrong = error_units(a, PARAMS)
+    assert wrong == {0: 0}
+    assert criterion_findings(a, PARAMS, {})[0].level is Level.met
     finding = criterion_findings(a, PARAMS, wrong)[0]
     assert finding.level is Level.missing and finding.unit != 0
 
 
 def test_a_bare_list_of_terms_earns_at_most_partial() -> None:
     listed = _analysis(["术语、术语、术语"], [[0.95]], [[0.0]], enumeration=[True])
-    assert criterion_findings(listed, PARAMS, set())[0].level is Level.partial
+    assert criterion_findings(listed, PARAMS, {})[0].level is Level.partial
     explained = _analysis(
         ["术语、术语、术语", "解释清楚的句子"], [[0.95], [0.80]], [[0.0], [0.0]], enumeration=[True, False]
     )
-    finding = criterion_findings(explained, PARAMS, set())[0]
+    finding = criterion_findings(explained, PARAMS, {})[0]
     assert finding.level is Level.met and finding.unit == 1
 
 
@@ -130,3 +136,34 @@ def test_the_readme_example_is_not_accused_of_a_wrong_claim(evaluator: Evaluator
     answer = (Path(__file__).parents[1] / "examples" / "answer.txt").read_text(encoding="utf-8")
     result = evaluator.evaluate(answer, question_id="attention-scale-sqrt-dk")
     assert result.errors == () and result.score is not None and result.score >= 70
+
+
+def test_a_clause_asserting_a_misconception_discredits_its_whole_sentence() -> None:
+    # Unit 0 is the sentence, unit 1 its wrong clause, unit 2 another sentence; the error is about
+    # criterion c1, so c0 may still be met, but not by the tainted sentence.
+    a = _analysis(
+        ["它是为了防止梯度上溢，所以要把 loss 乘一个系数。", "它是为了防止梯度上溢，", "别的句子。"],
+        [[0.90, 0.70], [0.72, 0.70], [0.80, 0.70]],
+        [[0.80], [0.90], [0.60]],
+        parents=[0, 0, 2],
+        error_criterion=[1],
+    )
+    wrong = error_units(a, PARAMS)
+    assert wrong == {0: 1}
+    finding = criterion_findings(a, PARAMS, wrong)[0]
+    assert finding.level is Level.met and finding.unit == 2
+
+
+def test_a_misconception_voids_the_rubric_point_it_is_about() -> None:
+    # Unit 1 explains c0 well elsewhere, but the candidate also asserts a misconception about c0.
+    a = _analysis(["错的说法", "讲 c0 的句子"], [[0.72], [0.92]], [[0.90], [0.60]], error_criterion=[0])
+    assert criterion_findings(a, PARAMS, {})[0].level is Level.met
+    assert criterion_findings(a, PARAMS, error_units(a, PARAMS))[0].level is Level.missing
+
+
+def test_restating_the_question_is_no_evidence() -> None:
+    # The question's own wording comes as close to c0 (0.84) as the answer's only sentence does.
+    restated = _analysis(["chosen 和 rejected 同时下降是已知问题"], [[0.845]], [[0.0]], question_sims=[0.84])
+    assert criterion_findings(restated, PARAMS, {})[0].level is Level.missing
+    explained = _analysis(["只约束差值，不约束绝对概率"], [[0.93]], [[0.0]], question_sims=[0.84])
+    assert criterion_findings(explained, PARAMS, {})[0].level is Level.met

@@ -17,6 +17,9 @@ def test_negated_sentences_are_not_read_as_assertions() -> None:
     assert negated("It does not need a reward model")
     assert not negated("DPO 需要先训练奖励模型")
     assert not negated("不同的头关注不同的子空间")
+    assert negated("长期记忆的设计已经没那么必要了")
+    assert negated("Adam 下两者不等价")
+    assert not negated("残差连接不可或缺")
 
 
 def test_error_claim_drops_trailing_explanation_only() -> None:

@@ -58,6 +58,12 @@ class Analysis:
     anchor_lexical_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     reference_cosine: float = 0.0
     reference_lexical: float = 0.0
+    # Per criterion: how close the question's own wording comes to it. Restating the question says
+    # nothing the interviewer did not say, so evidence must come closer than this.
+    question_sims: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    parents: list[int] = field(default_factory=list)  # per unit: its sentence (itself for sentences)
+    # Per common error: the rubric point it is a misconception about (closest criterion).
+    error_criterion: list[int] = field(default_factory=list)
 
     @property
     def enumeration_share(self) -> float:
@@ -140,6 +146,9 @@ class OfflineJudge:
             anchor_lexical_gram=anchor_lex_gram,
             reference_cosine=ref_cos,
             reference_lexical=ref_lex,
+            question_sims=np.array([float(self.index.vector(question.question) @ v) for v in crit_vecs]),
+            parents=parents,
+            error_criterion=[int(np.argmax([v @ c for c in crit_vecs])) for v in err_vecs] if crit_vecs else [],
         )
 
     def _baseline(self, qid: str, unit_vecs: np.ndarray) -> float:
@@ -204,18 +213,43 @@ def error_units(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
     return found
 
 
-def criterion_findings(analysis: Analysis, params: OfflineParams, wrong_units: set[int]) -> list[CriterionFinding]:
-    """Each criterion's level and evidence unit.
+def discredited(analysis: Analysis, wrong: dict[int, int]) -> tuple[set[int], set[int]]:
+    """(units that are no evidence, criteria that cannot be met) given the wrong claims found.
 
-    Signal of a unit = its cosine to the criterion minus the answer's baseline, plus a bonus for the
+    A clause asserting a misconception taints its sentence: 「它是为了防止梯度上溢：……所以要把 loss
+    乘一个系数」 reads close to the loss-scaling point only because it is about loss scaling. And an
+    interviewer gives no credit for a point the candidate holds a misconception about, whatever else
+    they say near it.
+    """
+    units = set(wrong.values())
+    if analysis.parents:
+        units |= {analysis.parents[u] for u in wrong.values()}
+    criteria = {analysis.error_criterion[e] for e in wrong} if analysis.error_criterion else set()
+    return units, criteria
+
+
+def criterion_findings(
+    analysis: Analysis, params: OfflineParams, wrong: dict[int, int] | None = None
+) -> list[CriterionFinding]:
+    """Each criterion's level and evidence unit (`wrong`: common error -> unit asserting it).
+
+    Signal of a unit = its cosine to the criterion minus the answer's baseline (or, if higher, the
+    question's own cosine to the criterion: a restated question is no evidence), plus a bonus for the
     criterion's keywords. A unit asserting a misconception is no evidence; a bare list of terms
     names a point without explaining it, so it earns at most partial (and its keywords count only
     there).
     """
-    sims = analysis.criterion_sims - analysis.baseline
+    floor = analysis.baseline
+    if len(analysis.question_sims):
+        floor = np.maximum(floor, analysis.question_sims)[None, :]
+    sims = analysis.criterion_sims - floor
+    wrong_units, voided = discredited(analysis, wrong or {})
     findings = []
     for col, cid in enumerate(analysis.criterion_ids):
         best = CriterionFinding(cid, Level.missing, -np.inf, 0.0, -1)
+        if col in voided:
+            findings.append(best)
+            continue
         for u in range(len(analysis.units)):
             if u in wrong_units:
                 continue
@@ -259,9 +293,20 @@ def verdict_from_analysis(
     wrong = error_units(analysis, params)
     verdicts = []
     by_id = {c.id: c for c in question.rubric.criteria}
-    for f in criterion_findings(analysis, params, set(wrong.values())):
+    contradicted = (
+        {
+            analysis.criterion_ids[c]: e
+            for e, c in sorted(wrong.items(), reverse=True)
+            for c in [analysis.error_criterion[e]]
+        }
+        if analysis.error_criterion
+        else {}
+    )
+    for f in criterion_findings(analysis, params, wrong):
         unit = analysis.units[f.unit] if f.unit >= 0 else ""
-        if f.unit >= 0 and analysis.enumeration[f.unit]:
+        if f.id in contradicted:
+            comment = f"回答在该要点上有错误说法：{analysis.errors[contradicted[f.id]]}"
+        elif f.unit >= 0 and analysis.enumeration[f.unit]:
             comment = f"只在术语罗列中提到（相似度 {f.cosine:.2f}，基线 {analysis.baseline:.2f}），没有解释"
         else:
             comment = f"最相近的句子与该要点的相似度 {f.cosine:.2f}（基线 {analysis.baseline:.2f}）"
