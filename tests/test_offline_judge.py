@@ -167,3 +167,13 @@ def test_restating_the_question_is_no_evidence() -> None:
     assert criterion_findings(restated, PARAMS, {})[0].level is Level.missing
     explained = _analysis(["只约束差值，不约束绝对概率"], [[0.93]], [[0.0]], question_sims=[0.84])
     assert criterion_findings(explained, PARAMS, {})[0].level is Level.met
+
+
+def test_an_english_answer_is_told_the_offline_grade_runs_low(evaluator: Evaluator) -> None:
+    english = (
+        "Dividing by sqrt(d_k) keeps the variance of the dot products at about 1, so softmax does not "
+        "saturate and its gradients do not vanish."
+    )
+    chinese = "除以根号 d_k 是为了让点积的方差保持在 1 左右，避免 softmax 饱和、梯度消失。"
+    assert "English" in evaluator.evaluate(english, question_id="attention-scale-sqrt-dk").feedback
+    assert "English" not in evaluator.evaluate(chinese, question_id="attention-scale-sqrt-dk").feedback
