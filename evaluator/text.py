@@ -94,3 +94,20 @@ def prose_text(answer: str) -> str:
     if len(kept) == len(sentences):
         return answer.strip()
     return "\n".join(kept)
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.+\-]*[A-Za-z0-9]")
+_NAME_JOINERS = re.compile(r"[\s_\-]+")
+
+
+def names(text: str) -> set[str]:
+    """Latin-script names in a text (FlashAttention, TensorRT-LLM, GPT-3), normalized for matching:
+    lower-case, without spaces, hyphens or underscores."""
+    return {_NAME_JOINERS.sub("", m.lower()) for m in _NAME.findall(text)}
+
+
+def mentions_any(text: str, wanted: set[str]) -> bool:
+    """Whether the text names one of `wanted` (as returned by `names`), however it spaces them."""
+    flat = _NAME_JOINERS.sub("", text.lower())
+    return any(n in flat for n in wanted)
+

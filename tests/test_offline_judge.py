@@ -177,3 +177,13 @@ def test_an_english_answer_is_told_the_offline_grade_runs_low(evaluator: Evaluat
     chinese = "除以根号 d_k 是为了让点积的方差保持在 1 左右，避免 softmax 饱和、梯度消失。"
     assert "English" in evaluator.evaluate(english, question_id="attention-scale-sqrt-dk").feedback
     assert "English" not in evaluator.evaluate(chinese, question_id="attention-scale-sqrt-dk").feedback
+
+
+def test_a_claim_about_a_named_method_needs_the_name(evaluator: Evaluator) -> None:
+    qid = "attention-problems-and-optimizations"
+    other_methods = (
+        "标准 attention 的复杂度是 n²。稀疏注意力、滑动窗口和线性 attention 都能把复杂度降下来，代价是近似。"
+    )
+    claim = "FlashAttention 通过分块计算把复杂度降成了线性。"
+    assert evaluator.evaluate(other_methods, question_id=qid).errors == ()
+    assert any("FlashAttention" in e for e in evaluator.evaluate(claim, question_id=qid).errors)

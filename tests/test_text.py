@@ -1,7 +1,16 @@
 """Sentence splitting, negation and error-claim helpers the offline judge relies on."""
 
 from evaluator.index import error_claim
-from evaluator.text import contains_quote, is_chinese, is_enumeration, negated, prose_text, split_units
+from evaluator.text import (
+    contains_quote,
+    is_chinese,
+    is_enumeration,
+    mentions_any,
+    names,
+    negated,
+    prose_text,
+    split_units,
+)
 
 
 def test_split_units_keeps_verbatim_sentences_and_clauses_of_long_ones() -> None:
@@ -63,3 +72,10 @@ def test_prose_text_drops_term_lists_and_keeps_statements() -> None:
     assert prose_text(answer) == "它冻结原权重，只训练旁路的两个小矩阵。"
     assert prose_text("只训练旁路的两个小矩阵。") == "只训练旁路的两个小矩阵。"
     assert prose_text("低秩、冻结、BA、rank、alpha、合并") == ""
+
+
+def test_names_are_matched_however_the_candidate_spaces_them() -> None:
+    assert names("认为 vLLM/TensorRT-LLM 是训练框架") == {"vllm", "tensorrtllm"}
+    assert names("除以根号 d 后方差为 1") == set()  # a single letter is no name
+    assert mentions_any("Flash Attention 用分块计算", names("FlashAttention"))
+    assert not mentions_any("稀疏、滑窗、线性 attention", names("FlashAttention"))

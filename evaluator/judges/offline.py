@@ -20,7 +20,7 @@ from ..calibration import OfflineParams
 from ..index import BankIndex, criterion_text, error_claim, reference_similarity, reference_units
 from ..models import LEVEL_VALUE, Criterion, CriterionVerdict, JudgeVerdict, Level, Question
 from ..scoring import anchor_estimate, anchor_regression, level_from_signal
-from ..text import is_chinese, is_enumeration, negated, split_units, squash
+from ..text import is_chinese, is_enumeration, mentions_any, names, negated, split_units, squash
 from .base import JudgeRequest
 
 NAME = "offline"
@@ -62,6 +62,9 @@ class Analysis:
     # nothing the interviewer did not say, so evidence must come closer than this.
     question_sims: np.ndarray = field(default_factory=lambda: np.zeros(0))
     parents: list[int] = field(default_factory=list)  # per unit: its sentence (itself for sentences)
+    # Units x common errors: the unit, read with its sentence and the one before, names what the
+    # claim is about (True where the claim names nothing in Latin script).
+    error_named: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
     # Per common error: the rubric point it is a misconception about (closest criterion).
     error_criterion: list[int] = field(default_factory=list)
 
@@ -148,6 +151,7 @@ class OfflineJudge:
             reference_lexical=ref_lex,
             question_sims=np.array([float(self.index.vector(question.question) @ v) for v in crit_vecs]),
             parents=parents,
+            error_named=_named(units, parents, claims),
             error_criterion=[int(np.argmax([v @ c for c in crit_vecs])) for v in err_vecs] if crit_vecs else [],
         )
 
@@ -167,6 +171,25 @@ class OfflineJudge:
 
     async def ajudge(self, request: JudgeRequest) -> JudgeVerdict:
         return await asyncio.to_thread(self.judge, request)
+
+
+def _named(units: list[str], parents: list[int], claims: list[str]) -> np.ndarray:
+    """Units x claims: whether the unit's context names one of the claim's Latin-script names.
+
+    「稀疏、滑窗、线性 attention 把复杂度降下来」 cannot assert 「FlashAttention 把复杂度降成线性」: a
+    claim about a named method needs the name, in the sentence or the one before (「它」 refers back).
+    """
+    sentences = sorted(set(parents))
+    previous = {s: sentences[i - 1] for i, s in enumerate(sentences) if i > 0}
+    out = np.ones((len(units), len(claims)), bool)
+    for e, claim in enumerate(claims):
+        wanted = names(claim)
+        if not wanted:
+            continue
+        for u in range(len(units)):
+            context = units[parents[u]] + " " + (units[previous[parents[u]]] if parents[u] in previous else "")
+            out[u, e] = mentions_any(units[u] + " " + context, wanted)
+    return out
 
 
 def parent_units(units: list[str]) -> list[int]:
@@ -204,6 +227,8 @@ def error_units(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
     lexical_gap = analysis.error_lexical - analysis.correct_lexical[:, None]
     for e in range(analysis.error_sims.shape[1]):
         usable = unit_negated == analysis.error_negated[e]  # same polarity as the claim
+        if analysis.error_named.shape == analysis.error_sims.shape:
+            usable = usable & analysis.error_named[:, e]
         sims = analysis.error_sims[:, e]
         # Embeddings blur 上溢 / 下溢 or 成对 / 绝对; the claim's own characters do not.
         contrast = np.where(usable, sims - closest_point + params.error_lexical * lexical_gap[:, e], -np.inf)
