@@ -154,6 +154,7 @@ def calibrate(
     typer.echo(f"match: {match_params.model_dump()} {match_metrics}")
     typer.echo(
         f"fitted: alpha={fitted.alpha} lo={fitted.lo} hi={fitted.hi} anchor_weight={fitted.anchor_weight} "
+        f"(foreign-language answers: {fitted.anchor_weight_foreign}) "
         f"offline={fitted.offline.model_dump()}"
     )
     if write:

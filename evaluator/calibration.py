@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .text import is_chinese, prose_text
+
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
@@ -54,10 +56,34 @@ class Calibration(BaseModel):
         default=0.0, ge=0.0, description="weight of char n-gram similarity to the reference in the similarity part"
     )
     anchor_weight: float = Field(ge=0.0, le=1.0)
+    anchor_weight_foreign: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="anchor share for answers not written in Chinese (None: same as anchor_weight)",
+    )
     error_penalty: float = Field(default=10.0, ge=0.0, description="points off the final score per wrong claim")
     offline: OfflineParams
     match: MatchParams
     metrics: dict[str, float] = Field(default_factory=dict)
+
+
+def anchor_share(cal: Calibration, answer: str, has_anchor: bool) -> float:
+    """β for this answer. The rubric and reference are Chinese and the embedding model reads English
+    against them poorly (human 93 vs offline 42 on eval_data's English answers), while the anchor
+    regression also compares the answer's own terms with graded answers': a foreign-language answer
+    leans on it more, by as much as the calibration part supports."""
+    if not has_anchor:
+        return 0.0
+    return (
+        cal.anchor_weight_foreign if cal.anchor_weight_foreign is not None and is_foreign(answer) else cal.anchor_weight
+    )
+
+
+def is_foreign(answer: str) -> bool:
+    """Prose not in Chinese. A bare list of (mostly English) terms is no language: it stays Chinese."""
+    prose = prose_text(answer)
+    return bool(prose) and not is_chinese(prose)
 
 
 @lru_cache(maxsize=4)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .bank import QuestionBank
-from .calibration import Calibration, load_calibration
+from .calibration import Calibration, anchor_share, load_calibration
 from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
 from .embedding import Embedder
 from .errors import InputError
@@ -180,7 +180,7 @@ class Evaluator:
         cosine, lexical = reference_similarity(self.index, q, answer)
         rubric = rubric_score([(c.weight, c.level) for c in criteria])
         similarity = similarity_score(cosine, cal.lo, cal.hi, lexical, cal.similarity_lexical)
-        anchor_w = cal.anchor_weight if verdict.anchor_estimate is not None else 0.0
+        anchor_w = anchor_share(cal, answer, verdict.anchor_estimate is not None)
         penalty = error_penalty(len(verdict.errors), cal.error_penalty)
         final = blend(rubric, similarity, cal.alpha, verdict.anchor_estimate, anchor_w, penalty)
         parts = ScoreParts(

@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from .calibration import Calibration, MatchParams, OfflineParams
+from .calibration import Calibration, MatchParams, OfflineParams, anchor_share, is_foreign
 from .core import Evaluator
 from .index import embed_with_stores
 from .judges.offline import Analysis, anchor_grade, criterion_findings, error_units
@@ -83,7 +83,7 @@ def predict(s: Sample, cal: Calibration) -> float:
         s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
     )
     penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
-    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, cal.anchor_weight if est is not None else 0.0, penalty)
+    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, anchor_share(cal, s.answer, est is not None), penalty)
 
 
 def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
@@ -110,6 +110,9 @@ def _ordered_pairs(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
 # unconstrained, α=0, all similarity, vs 0.822 with this floor; answers in the candidate's own words
 # fare better with it).
 MIN_RUBRIC_WEIGHT = 0.5
+# Fewer foreign-language answers than this in the calibration part: they get the common anchor share.
+MIN_FOREIGN = 5
+MAX_FOREIGN_SHARE = 0.9
 
 
 def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT) -> Calibration:
@@ -165,7 +168,10 @@ def fit_blend(
     train: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT
 ) -> Calibration:
     """With the judge's thresholds fixed: the anchor neighbourhood, then the similarity range and the
-    blend weights. Cheap (vectorized), so a benchmark can refit it per fold on that fold's anchors."""
+    blend weights, then the anchor share of foreign-language answers. Cheap (vectorized), so a
+    benchmark can refit it per fold on that fold's anchors."""
+    foreign = [s for s in train if is_foreign(s.answer)]
+    train = [s for s in train if not is_foreign(s.answer)] if len(foreign) >= MIN_FOREIGN else train
     gold = [s.gold for s in train]
     offline = start.offline
     candidates = [
@@ -213,7 +219,7 @@ def fit_blend(
             if err < best_b[0]:
                 best_b = (err, float(alpha), float(lo), float(hi), float(aw), per, lam)
     _, alpha, lo, hi, aw, per, lam = best_b
-    return start.model_copy(
+    fitted = start.model_copy(
         update={
             "version": version,
             "fitted_on": f"{len(train)} graded answers (calibration part), {date.today().isoformat()}",
@@ -224,8 +230,20 @@ def fit_blend(
             "error_penalty": per,
             "similarity_lexical": lam,
             "offline": offline,
+            "anchor_weight_foreign": None,
         }
     )
+    if len(foreign) < MIN_FOREIGN:
+        return fitted
+    # Foreign-language answers: only their anchor share is refitted, on them alone (RMSE). It stays
+    # below 1 so that the grade still answers to the rubric verdicts the report shows.
+    shares = np.arange(0.0, MAX_FOREIGN_SHARE + 1e-9, 0.1).round(2)
+    errs = [
+        float(np.sqrt(np.mean([(predict(s, fitted.model_copy(update={"anchor_weight_foreign": float(b)})) - s.gold) ** 2
+                               for s in foreign])))
+        for b in shares
+    ]  # fmt: skip
+    return fitted.model_copy(update={"anchor_weight_foreign": float(shares[int(np.argmin(errs))])})
 
 
 def fit_match(ev: Evaluator, start: MatchParams) -> tuple[MatchParams, dict[str, float]]:

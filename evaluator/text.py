@@ -110,4 +110,3 @@ def mentions_any(text: str, wanted: set[str]) -> bool:
     """Whether the text names one of `wanted` (as returned by `names`), however it spaces them."""
     flat = _NAME_JOINERS.sub("", text.lower())
     return any(n in flat for n in wanted)
-

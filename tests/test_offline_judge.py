@@ -135,7 +135,9 @@ def test_a_clause_is_read_with_its_sentence() -> None:
 def test_the_readme_example_is_not_accused_of_a_wrong_claim(evaluator: Evaluator) -> None:
     answer = (Path(__file__).parents[1] / "examples" / "answer.txt").read_text(encoding="utf-8")
     result = evaluator.evaluate(answer, question_id="attention-scale-sqrt-dk")
-    assert result.errors == () and result.score is not None and result.score >= 70
+    # A correct answer missing one minor point (weight 1 of 9): it must pass, and meet 3 of 4 points.
+    assert result.errors == () and result.score is not None and result.score >= 60
+    assert [c.level for c in result.criteria].count(Level.met) == 3
 
 
 def test_a_clause_asserting_a_misconception_discredits_its_whole_sentence() -> None:

@@ -1,5 +1,6 @@
 import pytest
 
+from evaluator.calibration import anchor_share, load_calibration
 from evaluator.models import Level
 from evaluator.scoring import anchor_estimate, band, blend, error_penalty, rubric_score, similarity_score
 
@@ -42,3 +43,15 @@ def test_anchor_estimate_prefers_nearest_anchor():
 
 def test_band_names_score_ranges():
     assert [band(s) for s in (95, 75, 55, 35, 5, None)] == ["excellent", "good", "fair", "weak", "poor", "unscored"]
+
+
+def test_an_answer_in_english_prose_takes_the_foreign_anchor_share():
+    cal = load_calibration().model_copy(update={"anchor_weight": 0.1, "anchor_weight_foreign": 0.9})
+    english = "Dividing by sqrt(d_k) keeps the variance of the dot products near one, so softmax does not saturate."
+    chinese = "除以根号 d_k 是为了让点积方差保持在 1 左右，避免 softmax 饱和。"
+    english_terms = "相关概念：softmax、variance、saturation、gradient、temperature、scaling"
+    assert anchor_share(cal, english, has_anchor=True) == 0.9
+    assert anchor_share(cal, chinese, has_anchor=True) == 0.1
+    assert anchor_share(cal, english_terms, has_anchor=True) == 0.1  # a list of terms is no language
+    assert anchor_share(cal, english, has_anchor=False) == 0.0
+    assert anchor_share(cal.model_copy(update={"anchor_weight_foreign": None}), english, has_anchor=True) == 0.1
