@@ -70,7 +70,7 @@ class Calibration(BaseModel):
 
 def anchor_share(cal: Calibration, answer: str, has_anchor: bool) -> float:
     """β for this answer. The rubric and reference are Chinese and the embedding model reads English
-    against them poorly (human 93 vs offline 42 on eval_data's English answers), while the anchor
+    against them poorly (with one common β: human 93 vs offline 42 on eval_data's English answers), while the anchor
     regression also compares the answer's own terms with graded answers': a foreign-language answer
     leans on it more, by as much as the calibration part supports."""
     if not has_anchor:

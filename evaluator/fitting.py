@@ -170,6 +170,7 @@ def fit_blend(
     """With the judge's thresholds fixed: the anchor neighbourhood, then the similarity range and the
     blend weights, then the anchor share of foreign-language answers. Cheap (vectorized), so a
     benchmark can refit it per fold on that fold's anchors."""
+    n_samples = len(train)
     foreign = [s for s in train if is_foreign(s.answer)]
     train = [s for s in train if not is_foreign(s.answer)] if len(foreign) >= MIN_FOREIGN else train
     gold = [s.gold for s in train]
@@ -222,7 +223,7 @@ def fit_blend(
     fitted = start.model_copy(
         update={
             "version": version,
-            "fitted_on": f"{len(train)} graded answers (calibration part), {date.today().isoformat()}",
+            "fitted_on": f"{n_samples} graded answers (calibration part), {date.today().isoformat()}",
             "alpha": round(alpha, 2),
             "lo": round(lo, 2),
             "hi": round(hi, 2),

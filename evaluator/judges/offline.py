@@ -318,15 +318,10 @@ def verdict_from_analysis(
     wrong = error_units(analysis, params)
     verdicts = []
     by_id = {c.id: c for c in question.rubric.criteria}
-    contradicted = (
-        {
-            analysis.criterion_ids[c]: e
-            for e, c in sorted(wrong.items(), reverse=True)
-            for c in [analysis.error_criterion[e]]
-        }
-        if analysis.error_criterion
-        else {}
-    )
+    # Criterion id -> the (first) misconception that voids it, for the verdict's comment.
+    contradicted = {
+        analysis.criterion_ids[analysis.error_criterion[e]]: e for e in sorted(wrong, reverse=True)
+    } if analysis.error_criterion else {}  # fmt: skip
     for f in criterion_findings(analysis, params, wrong):
         unit = analysis.units[f.unit] if f.unit >= 0 else ""
         if f.id in contradicted:
