@@ -77,13 +77,18 @@ def _anchor(s: Sample, p: OfflineParams) -> float | None:
     return anchor_grade(s.analysis, p, s.exclude_anchor)
 
 
-def predict(s: Sample, cal: Calibration) -> float:
-    est = _anchor(s, cal.offline)
+def _parts(s: Sample, cal: Calibration) -> tuple[float, float, float | None, float]:
+    """(rubric, similarity, anchor grade, penalty) of a sample: everything but the anchor share."""
     sim = similarity_score(
         s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
     )
     penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
-    return blend(_rubric(s, cal.offline), sim, cal.alpha, est, anchor_share(cal, s.answer, est is not None), penalty)
+    return _rubric(s, cal.offline), sim, _anchor(s, cal.offline), penalty
+
+
+def predict(s: Sample, cal: Calibration) -> float:
+    rub, sim, est, penalty = _parts(s, cal)
+    return blend(rub, sim, cal.alpha, est, anchor_share(cal, s.answer, est is not None), penalty)
 
 
 def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
@@ -238,10 +243,12 @@ def fit_blend(
         return fitted
     # Foreign-language answers: only their anchor share is refitted, on them alone (RMSE). It stays
     # below 1 so that the grade still answers to the rubric verdicts the report shows.
+    # The judge's parts do not depend on the share: computed once, blended per candidate share.
+    parts = [(_parts(s, fitted), s.gold) for s in foreign]
     shares = np.arange(0.0, MAX_FOREIGN_SHARE + 1e-9, 0.1).round(2)
     errs = [
-        float(np.sqrt(np.mean([(predict(s, fitted.model_copy(update={"anchor_weight_foreign": float(b)})) - s.gold) ** 2
-                               for s in foreign])))
+        float(np.sqrt(np.mean([(blend(rub, sim, fitted.alpha, est, float(b) if est is not None else 0.0, pen) - g) ** 2
+                               for (rub, sim, est, pen), g in parts])))
         for b in shares
     ]  # fmt: skip
     return fitted.model_copy(update={"anchor_weight_foreign": float(shares[int(np.argmin(errs))])})
