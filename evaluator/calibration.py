@@ -30,6 +30,8 @@ class OfflineParams(BaseModel):
     )
     anchor_ridge: float = Field(default=0.03, gt=0.0, description="ridge strength of the regression")
     anchor_lexical: float = Field(default=0.0, ge=0.0, description="weight of char n-grams in its kernel")
+    anchor_length: float = Field(default=0.0, ge=0.0, description="weight of the answer's log length in it")
+    anchor_reference: float = Field(default=0.0, ge=0.0, description="weight of the cosine to the reference in it")
 
 
 class MatchParams(BaseModel):

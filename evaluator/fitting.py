@@ -117,6 +117,10 @@ def _ordered_pairs(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
 MIN_RUBRIC_WEIGHT = 0.5
 # Fewer foreign-language answers than this in the calibration part: they get the common anchor share.
 MIN_FOREIGN = 5
+PROFILE = ("anchor_length", "anchor_reference")
+# (length, reference cosine) weights tried in the anchor regression's kernel (standardized profile).
+PROFILE_WEIGHTS = [dict(zip(PROFILE, w, strict=True)) for w in ((0.03, 0.03), (0.1, 0.03), (0.1, 0.1), (0.3, 0.1))]
+NO_PROFILE = dict.fromkeys(PROFILE, 0.0)
 MAX_FOREIGN_SHARE = 0.9
 
 
@@ -180,13 +184,20 @@ def fit_blend(
     train = [s for s in train if not is_foreign(s.answer)] if len(foreign) >= MIN_FOREIGN else train
     gold = [s.gold for s in train]
     offline = start.offline
-    candidates = [
-        offline.model_copy(update={"anchor_method": "knn", "anchor_k": k, "anchor_temperature": t})
-        for k, t in itertools.product((1, 2, 3, 5, 10), (0.01, 0.02, 0.05, 0.1))
-    ] + [
-        offline.model_copy(update={"anchor_method": "ridge", "anchor_ridge": r, "anchor_lexical": mu})
-        for r, mu in itertools.product((0.01, 0.03, 0.1, 0.3, 1.0), (0.0, 0.3, 1.0))
-    ]
+    candidates = (
+        [
+            offline.model_copy(update={"anchor_method": "knn", "anchor_k": k, "anchor_temperature": t})
+            for k, t in itertools.product((1, 2, 3, 5, 10), (0.01, 0.02, 0.05, 0.1))
+        ]
+        + [
+            offline.model_copy(update={"anchor_method": "ridge", "anchor_ridge": r, "anchor_lexical": mu} | NO_PROFILE)
+            for r, mu in itertools.product((0.01, 0.03, 0.1, 0.3, 1.0), (0.0, 0.3, 1.0))
+        ]
+        + [
+            offline.model_copy(update={"anchor_method": "ridge", "anchor_ridge": r, "anchor_lexical": mu} | w)
+            for r, mu, w in itertools.product((0.01, 0.03, 0.1), (0.3, 1.0), PROFILE_WEIGHTS)
+        ]
+    )
     best_a = (-2.0, offline)
     for cand in candidates:
         r = pearson([e if (e := _anchor(s, cand)) is not None else 50.0 for s in train], gold)

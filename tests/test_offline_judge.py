@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from evaluator import Evaluator, Level
 from evaluator.calibration import OfflineParams
-from evaluator.judges.offline import Analysis, criterion_findings, error_units, in_context, parent_units
+from evaluator.judges.offline import (
+    Analysis,
+    anchor_grade,
+    criterion_findings,
+    error_units,
+    in_context,
+    parent_units,
+)
 
 PARAMS = OfflineParams(
     met=0.08,
@@ -56,6 +64,36 @@ def _analysis(
         error_criterion=error_criterion or [],
         question_sims=np.array(question_sims or []),
     )
+
+
+def _anchored(answer_length: float) -> Analysis:
+    """Four anchors the embedding cannot tell apart, graded by how much they say (log length)."""
+    a = _analysis(["回答"], [[0.8]], [[0.5]])
+    a.anchor_texts = ["短", "较短", "较长", "很长"]
+    a.anchor_scores = [20.0, 40.0, 60.0, 80.0]
+    a.anchor_cosines = [0.9] * 4
+    a.anchor_gram = np.full((4, 4), 0.9) + 0.1 * np.eye(4)
+    a.anchor_lexical = np.zeros(4)
+    a.anchor_lexical_gram = np.zeros((4, 4))
+    a.anchor_profiles = np.array([[2.0, 0.8], [3.0, 0.8], [4.0, 0.8], [5.0, 0.8]])
+    a.answer_profile = np.array([answer_length, 0.8])
+    return a
+
+
+def test_anchor_regression_follows_the_length_profile_only_when_weighted() -> None:
+    ridge = PARAMS.model_copy(update={"anchor_method": "ridge", "anchor_ridge": 0.01})
+    with_length = ridge.model_copy(update={"anchor_length": 0.3})
+    plain_short, plain_long = anchor_grade(_anchored(2.0), ridge), anchor_grade(_anchored(5.0), ridge)
+    assert plain_short == pytest.approx(50.0) and plain_long == pytest.approx(50.0)  # the anchors' mean
+    short, long = anchor_grade(_anchored(2.0), with_length), anchor_grade(_anchored(5.0), with_length)
+    assert short is not None and long is not None
+    assert short < 35.0 and long > 65.0
+
+
+def test_an_anchor_left_out_of_its_own_estimate_leaves_the_profile_consistent() -> None:
+    with_length = PARAMS.model_copy(update={"anchor_method": "ridge", "anchor_ridge": 0.01, "anchor_length": 0.3})
+    grade = anchor_grade(_anchored(5.0), with_length, exclude_anchor="很长")
+    assert grade is not None and grade > 60.0  # the three remaining anchors still rise with length
 
 
 def test_a_unit_closer_to_a_misconception_than_to_any_correct_point_asserts_it() -> None:

@@ -24,6 +24,7 @@ from ..text import is_chinese, is_enumeration, mentions_any, names, negated, spl
 from .base import JudgeRequest
 
 NAME = "offline"
+PROFILE_SIZE = 2
 BASELINE_QUANTILE = 0.9
 
 
@@ -56,6 +57,11 @@ class Analysis:
     anchor_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # anchor x anchor cosines
     anchor_lexical: np.ndarray = field(default_factory=lambda: np.zeros(0))  # char n-gram cosines to anchors
     anchor_lexical_gram: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # (log length, cosine to the reference) of the answer and of each anchor: where a question's
+    # grades rise with how much is said and how close it comes to the reference, the regression
+    # can follow that, which cosines between answers alone cannot.
+    answer_profile: np.ndarray = field(default_factory=lambda: np.zeros(PROFILE_SIZE))
+    anchor_profiles: np.ndarray = field(default_factory=lambda: np.zeros((0, PROFILE_SIZE)))
     reference_cosine: float = 0.0
     reference_lexical: float = 0.0
     # Per criterion: how close the question's own wording comes to it. Restating the question says
@@ -121,6 +127,7 @@ class OfflineJudge:
         correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + ref_units
         parents = parent_units(units)
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
+        ref_vec = self.index.vector(question.reference)
         anchor_vecs = (
             np.stack([self.index.vector(a.answer) for a in anchors])
             if anchors
@@ -148,6 +155,8 @@ class OfflineJudge:
             anchor_lexical=anchor_lex,
             anchor_lexical_gram=anchor_lex_gram,
             reference_cosine=ref_cos,
+            answer_profile=_profile(answer, answer_vec, ref_vec),
+            anchor_profiles=_profiles([a.answer for a in anchors], anchor_vecs, ref_vec),
             reference_lexical=ref_lex,
             question_sims=np.array([float(self.index.vector(question.question) @ v) for v in crit_vecs]),
             parents=parents,
@@ -190,6 +199,14 @@ def _named(units: list[str], parents: list[int], claims: list[str]) -> np.ndarra
             context = units[parents[u]] + " " + (units[previous[parents[u]]] if parents[u] in previous else "")
             out[u, e] = mentions_any(units[u] + " " + context, wanted)
     return out
+
+
+def _profile(text: str, vec: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
+    return np.array([np.log1p(len("".join(text.split()))), float(vec @ ref_vec)])
+
+
+def _profiles(texts: list[str], vecs: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
+    return np.array([_profile(t, v, ref_vec) for t, v in zip(texts, vecs, strict=True)]).reshape(-1, PROFILE_SIZE)
 
 
 def parent_units(units: list[str]) -> list[int]:
@@ -304,6 +321,14 @@ def anchor_grade(analysis: Analysis, params: OfflineParams, exclude_anchor: str 
         mu = params.anchor_lexical
         kx = np.asarray(cosines) + mu * analysis.anchor_lexical[keep]
         gram = analysis.anchor_gram[np.ix_(keep, keep)] + mu * analysis.anchor_lexical_gram[np.ix_(keep, keep)]
+        weights = np.array([params.anchor_length, params.anchor_reference])
+        if weights.any() and len(keep) > 1 and analysis.anchor_profiles.shape[0] == len(analysis.anchor_texts):
+            # Standardized over the anchors, so a weight means the same for every question.
+            profiles = analysis.anchor_profiles[keep]
+            centre, spread = profiles.mean(axis=0), profiles.std(axis=0) + 1e-9
+            za, zx = (profiles - centre) / spread, (analysis.answer_profile - centre) / spread
+            gram = gram + (za * weights) @ za.T
+            kx = kx + (za * weights) @ zx
         return anchor_regression(kx.tolist(), gram.tolist(), scores, params.anchor_ridge)
     return anchor_estimate(cosines, scores, params.anchor_k, params.anchor_temperature)
 
