@@ -117,11 +117,11 @@ def _ordered_pairs(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
 MIN_RUBRIC_WEIGHT = 0.5
 # Fewer foreign-language answers than this in the calibration part: they get the common anchor share.
 MIN_FOREIGN = 5
+MAX_FOREIGN_SHARE = 0.9
 PROFILE = ("anchor_length", "anchor_reference")
 # (length, reference cosine) weights tried in the anchor regression's kernel (standardized profile).
 PROFILE_WEIGHTS = [dict(zip(PROFILE, w, strict=True)) for w in ((0.03, 0.03), (0.1, 0.03), (0.1, 0.1), (0.3, 0.1))]
 NO_PROFILE = dict.fromkeys(PROFILE, 0.0)
-MAX_FOREIGN_SHARE = 0.9
 
 
 def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT) -> Calibration:
