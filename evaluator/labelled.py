@@ -32,6 +32,9 @@ class LabelledAnswer(BaseModel):
     split: Literal["calibration", "test"] = "test"
     style: str = ""
     rationale: str = ""
+    # The blind set records the false statements an answer makes (and the grader's corrections).
+    wrong_claims: tuple[str, ...] = ()
+    grade_note: str = ""
 
 
 class AdsRow(BaseModel):
