@@ -177,7 +177,7 @@ def transcript_cmd(
     results: Annotated[
         Path | None, typer.Option("--results", help="JSONL file each finished turn is appended to (default: cache).")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip the turns already in the results file.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse finished turns; stale ones are re-graded.")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="Turns judged at once.")] = 4,
     bank: BankOpt = None,
     judge: JudgeOpt = None,
@@ -215,6 +215,11 @@ def transcript_cmd(
     else:
         tr.render_terminal(report, Console())
     s = report.summary
+    if resume:
+        note = f"resume: {report.reused} turn(s) reused from {path}, {report.regraded} re-graded"
+        if report.regraded:
+            note += f" (their stored results no longer match: {'; '.join(report.regraded_because)})"
+        typer.echo(note, err=True)
     if interrupted:
         typer.echo(f"interrupted: {len(report.turns)} of {s.total} turns finished, saved in {path}; "
                    "run again with --resume to continue", err=True)  # fmt: skip

@@ -6,9 +6,12 @@
 
 A turn is graded only against a confidently matched bank question: turns with no confident match are
 reported as "not in the bank", unanswered questions are listed, and a turn whose judge fails (after the
-judge's own retries) is recorded with its error while the batch goes on. `resume` skips the turns whose
-results are already in the results file (failed turns are retried). Ctrl-C raises `BatchInterrupted`
-(a KeyboardInterrupt) carrying the partial report; every finished turn is already on disk.
+judge's own retries) is recorded with its error while the batch goes on. `resume` reuses the results
+already in the results file whose key still matches: the key hashes the turn's text and its basis (judge,
+model, endpoint, prompt version, sampling, samples, calibration version, bank content, embedding model),
+so a result made with anything else is graded again, and the report counts those (`regraded`). Failed
+turns are retried. Ctrl-C raises `BatchInterrupted` (a KeyboardInterrupt) carrying the partial report;
+every finished turn is already on disk.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -30,7 +33,7 @@ from .core import SamplingJudge, check_answer, median_of_samples, unmatched
 from .embedding import Embedder
 from .errors import BankError, EvaluatorError, InputError
 from .judges import Judge, JudgeRequest, OfflineJudge
-from .models import Match, Question, TranscriptReport, TranscriptTurn, TurnResult, TurnStatus
+from .models import Match, Question, ResultBasis, TranscriptReport, TranscriptTurn, TurnResult, TurnStatus
 from .summary import summarize
 from .text import split_units
 from .transcript import load_transcript, question_focus, question_parts
@@ -59,14 +62,59 @@ class BatchInterrupted(KeyboardInterrupt):
         self.report = report
 
 
-def turn_key(turn: TranscriptTurn, judge: str) -> str:
-    """What identifies a turn's result: its content and the judge, not its position."""
-    canonical = json.dumps(
-        {"question": turn.question, "answer": turn.answer, "question_id": turn.question_id, "judge": judge},
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+@runtime_checkable
+class DescribedJudge(Protocol):
+    """A judge whose verdicts depend on settings besides its name (an LLM judge: model, endpoint, ...)."""
+
+    def identity(self) -> dict[str, str | None]: ...
+
+
+def result_basis(ev: Evaluator, judge: Judge) -> ResultBasis:
+    """What, besides a turn's text, decides its result with this evaluator and judge."""
+    ident = judge.identity() if isinstance(judge, DescribedJudge) else {}
+    return ResultBasis(
+        judge=judge.name, model=ident.get("model"), endpoint=ident.get("endpoint"),
+        prompt_version=ident.get("prompt_version"), sampling=ident.get("sampling"),
+        samples=ev.samples if isinstance(judge, SamplingJudge) else 1,  # a deterministic judge ignores it
+        calibration=ev.calibration.version, bank=ev.bank.content_hash, embedding=ev.embedder.name,
+    )  # fmt: skip
+
+
+def _hash(value: object) -> str:
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+
+
+def content_key(turn: TranscriptTurn) -> str:
+    """The turn's text, whatever it was graded with: finds a stored result that has gone stale."""
+    return _hash({"question": turn.question, "answer": turn.answer, "question_id": turn.question_id})
+
+
+def turn_key(turn: TranscriptTurn, basis: ResultBasis) -> str:
+    """What identifies a turn's result: its content and its basis, not its position."""
+    return _hash({"turn": content_key(turn), "basis": basis.model_dump(mode="json")})
+
+
+_BASIS_LABELS = {
+    "judge": "judge", "model": "model", "endpoint": "endpoint", "prompt_version": "prompt version",
+    "sampling": "sampling", "samples": "samples", "calibration": "calibration version", "bank": "bank content",
+    "embedding": "embedding model",
+}  # fmt: skip
+
+
+def basis_changes(old: ResultBasis | None, new: ResultBasis) -> list[str]:
+    """What differs between a stored result's basis and today's, for the user: "model a -> b"."""
+    if old is None:
+        return ["stored by an earlier version (no basis recorded)"]
+    changes = []
+    for name, label in _BASIS_LABELS.items():
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            if name == "bank":
+                changes.append(f"{label} {str(before)[:12]} -> {str(after)[:12]}")
+            else:
+                changes.append(f"{label} {before} -> {after}")
+    return changes
 
 
 # -- the results file -------------------------------------------------------------------------------
@@ -243,11 +291,14 @@ def run_turns(
     overwrite: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
     observer: BatchObserver | None = None,
+    previous: Sequence[TurnResult] = (),
 ) -> TranscriptReport:
     """Grade turns, appending each finished result to `results` (JSONL) when given.
 
-    `resume` reuses the finished results already in that file (failed turns run again); without it an
-    existing non-empty file is an error unless `overwrite`, so a finished run is never lost by accident."""
+    `resume` reuses the finished results already in that file whose key still matches (failed and stale
+    turns run again); without it an existing non-empty file is an error unless `overwrite`, so a
+    finished run is never lost by accident. `previous` are results kept elsewhere (the service's job
+    store), reused by the same rule."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
     if resume and results is None:
@@ -265,22 +316,35 @@ def run_turns(
             )
         if not resume:
             stored = {}
+    stored.update((r.key, r) for r in previous)
+    basis = result_basis(ev, judge)
+    # A finished result of the same text under another key was made with something else (a model, the
+    # bank, ...): it is graded again and counted, never handed back as if it were today's.
+    stale = {content_key(r.turn): r for r in stored.values() if r.finished}
     done: dict[int, TurnResult] = {}
     todo: list[tuple[TranscriptTurn, str]] = []
+    regraded = 0
+    because: dict[str, None] = {}
     for turn in turns:
-        key = turn_key(turn, judge.name)
-        previous = stored.get(key)
-        if previous is not None and previous.finished:
-            done[turn.index] = previous.model_copy(update={"turn": turn})
-        else:
-            todo.append((turn, key))
+        key = turn_key(turn, basis)
+        found = stored.get(key)
+        if found is not None and found.finished:
+            done[turn.index] = found.model_copy(update={"turn": turn})
+            continue
+        todo.append((turn, key))
+        old = stale.get(content_key(turn))
+        if old is not None and old.key != key:
+            regraded += 1
+            because.update(dict.fromkeys(basis_changes(old.basis, basis)))
+    reused = len(done)
 
     def report(complete: bool) -> TranscriptReport:
         ordered = tuple(done[t.index] for t in turns if t.index in done)
         return TranscriptReport(
             source=source, judge=judge.name, complete=complete, results_path=str(log.path) if log else None,
             turns=ordered, summary=summarize(ordered, total=len(turns)),
-            seconds=round(time.perf_counter() - started, 2),
+            seconds=round(time.perf_counter() - started, 2), reused=reused, regraded=regraded,
+            regraded_because=tuple(because),
         )  # fmt: skip
 
     if observer is not None:
@@ -291,6 +355,7 @@ def run_turns(
         if todo:
 
             def record(result: TurnResult) -> None:
+                result = result.model_copy(update={"basis": basis})
                 done[result.turn.index] = result
                 if log is not None:
                     log.append(result)
@@ -414,8 +479,11 @@ __all__ = [
     "BatchInterrupted",
     "BatchObserver",
     "ResultsLog",
+    "basis_changes",
     "choose_match",
+    "content_key",
     "default_results_path",
+    "result_basis",
     "run_transcript",
     "run_turns",
     "turn_key",

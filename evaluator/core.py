@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -57,20 +58,29 @@ class Evaluator:
         self.judge_options = judge_options
         self.samples = samples
         self._judge: Judge | None = judge if not isinstance(judge, str | None) else None
+        self._index_lock = threading.Lock()
+        self._judge_lock = threading.Lock()  # apart from the index's: building a judge may read the index
 
+    # The index and the judge are built on first use, once: the service's threads and a batch's
+    # workers may all ask at the same moment, and a second build would be wasted minutes (and a
+    # second judge would keep its own usage count).
     @property
     def index(self) -> BankIndex:
         if self._index is None:
-            self._index = load_or_build(self.bank, self.embedder, self.home)
+            with self._index_lock:
+                if self._index is None:
+                    self._index = load_or_build(self.bank, self.embedder, self.home)
         return self._index
 
     @property
     def judge(self) -> Judge:
         if self._judge is None:
-            from .judges.registry import make_judge
+            with self._judge_lock:
+                if self._judge is None:
+                    from .judges.registry import make_judge
 
-            spec = self._judge_spec if isinstance(self._judge_spec, str) else None
-            self._judge = make_judge(spec, self)
+                    spec = self._judge_spec if isinstance(self._judge_spec, str) else None
+                    self._judge = make_judge(spec, self)
         return self._judge
 
     def offline_judge(self) -> OfflineJudge:

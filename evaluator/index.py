@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,10 @@ from .bank import QuestionBank
 from .embedding import Embedder
 from .models import Question
 from .text import prose_text, split_units
-from .vector_store import read_store, shipped_path, text_key, write_store
+from .vector_store import atomic_write, merge_store, read_store, shipped_path, text_key
 
 INDEX_FORMAT = 2
+INDEX_FILE = "index.npz"  # the texts (UTF-8 JSON) and their vectors, one file
 # Anchors graded at least this high are answers to the question, so they help match answers.
 ANSWER_ANCHOR_MIN_SCORE = 60
 
@@ -214,19 +214,18 @@ def embed_with_stores(texts: list[str], embedder: Embedder, home: Path) -> dict[
     known.update(user)
     missing = [t for t in texts if text_key(t) not in known]
     if missing:
-        fresh = embedder.encode(missing)
-        for t, v in zip(missing, fresh, strict=True):
-            user[text_key(t)] = v
-            known[text_key(t)] = v
-        write_store(user_path, user)
+        fresh = {text_key(t): v for t, v in zip(missing, embedder.encode(missing), strict=True)}
+        known.update(fresh)
+        merge_store(user_path, fresh)
     return {t: known[text_key(t)] for t in texts}
 
 
 def _read(folder: Path, texts: list[str]) -> dict[str, np.ndarray] | None:
     try:
-        stored = json.loads((folder / "texts.json").read_text(encoding="utf-8"))
-        matrix = np.load(folder / "vectors.npy")
-    except (OSError, ValueError):
+        with np.load(folder / INDEX_FILE) as data:
+            stored = json.loads(data["texts"].tobytes().decode("utf-8"))
+            matrix = data["vectors"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # missing or torn: rebuilt
         return None
     if stored != texts or matrix.shape[0] != len(texts):
         return None
@@ -234,14 +233,8 @@ def _read(folder: Path, texts: list[str]) -> dict[str, np.ndarray] | None:
 
 
 def _write(folder: Path, texts: list[str], matrix: np.ndarray) -> None:
-    # Write to a temp dir then rename, so a concurrent or interrupted run never sees half an index.
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-    try:
-        np.save(tmp / "vectors.npy", matrix)
-        (tmp / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # Texts and vectors in one file, written under a unique temporary name and renamed over the old
+    # one: two processes building the same index at once both succeed (the folder is named after its
+    # content, so either file is right), and a reader never sees half an index or a mismatched pair.
+    encoded = np.frombuffer(json.dumps(texts, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    atomic_write(folder / INDEX_FILE, lambda f: np.savez(f, texts=encoded, vectors=matrix))

@@ -279,10 +279,27 @@ class TranscriptTurn(Strict):
 TurnStatus = Literal["graded", "unscored", "unmatched", "unanswered", "failed"]
 
 
+class ResultBasis(Strict):
+    """Everything besides the turn's text that decides its result: a stored result is reused only
+    while all of it is unchanged (`bank` hashes every entry's files, so an edited entry changes it; so
+    does any other entry, because matching and the offline judge read the whole bank)."""
+
+    judge: str
+    model: str | None = Field(default=None, description="the LLM judge's model")
+    endpoint: str | None = Field(default=None, description="the LLM judge's base URL (no credentials)")
+    prompt_version: str | None = None
+    sampling: str | None = Field(default=None, description="temperature, seed and token limit, as JSON")
+    samples: int = 1
+    calibration: str
+    bank: str = Field(description="content hash of the bank")
+    embedding: str = Field(description="the embedding model (matching, similarity, the offline judge)")
+
+
 class TurnResult(Strict):
     """What happened to one turn: graded, or why not. One line of the results JSONL file."""
 
-    key: str = Field(description="content hash of the turn and judge; --resume skips finished keys")
+    key: str = Field(description="hash of the turn's text and its basis; --resume reuses finished results by key")
+    basis: ResultBasis | None = Field(default=None, description="what the result was decided with")
     turn: TranscriptTurn
     status: TurnStatus
     evaluation: Evaluation | None = None
@@ -342,4 +359,9 @@ class TranscriptReport(Strict):
     turns: tuple[TurnResult, ...]
     summary: TranscriptSummary
     seconds: float = 0.0
+    reused: int = Field(default=0, description="turns whose stored results were reused (resume)")
+    regraded: int = Field(
+        default=0, description="turns graded again because their stored result no longer matched (resume)"
+    )
+    regraded_because: tuple[str, ...] = Field(default=(), description="what had changed, e.g. model a -> b")
     schema_version: int = 1

@@ -19,19 +19,20 @@ from __future__ import annotations
 import copy
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import random
+import socket
+import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -43,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .cache import SQLiteFile
 from .config import MAX_ANSWER_CHARS
 from .errors import BankError, ConfigError, EmbeddingError, EvaluatorError, InputError, JudgeError, NoConfidentMatch
 from .models import Evaluation, TranscriptReport, TurnResult
@@ -127,18 +129,25 @@ class Health(BaseModel):
     auth: bool
 
 
-JobStatus = Literal["queued", "running", "done", "failed"]
+JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 
 
 class Job(BaseModel):
     id: str
-    status: JobStatus
+    status: JobStatus = Field(
+        description="queued, running, done, failed, or interrupted (the server stopped or cannot run its judge "
+        "now: it resumes when the server starts again with that judge)"
+    )
     total: int | None = Field(default=None, description="turns in the transcript, once parsed")
     finished: int = Field(default=0, description="turns finished so far")
     created: float
     seconds: float = 0.0
     error: dict[str, Any] | None = None
     report: TranscriptReport | None = None
+    resumed: int = Field(default=0, description="times the job was taken up again after a server restart")
+    turns: tuple[TurnResult, ...] | None = Field(
+        default=None, description="the turns finished so far, until the report is ready"
+    )
 
 
 # -- errors -----------------------------------------------------------------------------------------
@@ -282,95 +291,233 @@ class TokenAuth:
 
 # -- transcript jobs --------------------------------------------------------------------------------
 
+JOBS_FILE = "jobs.sqlite3"
 
-@dataclass
-class _JobState:
-    id: str
-    created: float = field(default_factory=time.time)
-    status: JobStatus = "queued"
-    total: int | None = None
-    finished: int = 0
-    started: float | None = None
-    ended: float | None = None
-    error: dict[str, Any] | None = None
-    report: TranscriptReport | None = None
+_JOBS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    status TEXT NOT NULL,
+    request TEXT NOT NULL,
+    default_judge TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    total INTEGER,
+    finished INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    ended REAL,
+    error TEXT,
+    report TEXT,
+    resumed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS job_turns (
+    job_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (job_id, key)
+);
+"""
 
-    def view(self, with_report: bool = True) -> Job:
-        end = self.ended or time.time()
-        return Job(
-            id=self.id, status=self.status, total=self.total, finished=self.finished, created=self.created,
-            seconds=round(end - self.started, 2) if self.started else 0.0, error=self.error,
-            report=self.report if with_report else None,
-        )  # fmt: skip
+_UNFINISHED = ("queued", "running", "interrupted")
+_STOPPED = {"type": "interrupted", "message": "the server stopped before the job finished; it resumes when the "
+                                             "server starts again"}  # fmt: skip
+
+
+class _Stopped(Exception):
+    """Raised into a running batch when the server shuts down: its finished turns are already stored."""
 
 
 class _Progress:
-    """A BatchObserver that counts finished turns into a job (called from the batch's thread)."""
+    """A BatchObserver that stores each finished turn and the count in the job's row (called from the
+    batch's thread). `kept` are the turns an earlier run of the job finished (after a restart)."""
 
-    def __init__(self, job: _JobState, lock: threading.Lock):
-        self._job = job
-        self._lock = lock
+    def __init__(self, store: JobStore, job_id: str, kept: tuple[TurnResult, ...] = ()):
+        self._store = store
+        self.job_id = job_id
+        self.kept = kept
 
     def started(self, total: int, reused: int) -> None:
-        with self._lock:
-            self._job.total = total
-            self._job.finished = reused
+        self._store._execute("UPDATE jobs SET total = ?, finished = ? WHERE id = ?", (total, reused, self.job_id))
 
     def finished(self, result: TurnResult) -> None:
-        with self._lock:
-            self._job.finished += 1
+        self._store._save_turn(self.job_id, result)
+        if self._store.closing:
+            raise _Stopped()
+
+
+JobRunner = Callable[[TranscriptRequest, str, _Progress], TranscriptReport]
 
 
 class JobStore:
-    """Transcript batches in memory: at most `max_active` queued or running, the last finished kept."""
+    """Transcript jobs in SQLite under EVALUATOR_HOME: the request, status, progress, each turn's result
+    as it finishes and the report. At most `max_active` queued or running in this server; the last
+    `keep` finished ones are kept.
 
-    def __init__(self, max_active: int = MAX_ACTIVE_JOBS, keep: int = KEEP_FINISHED_JOBS, workers: int = 2):
-        self._jobs: OrderedDict[str, _JobState] = OrderedDict()
-        self._lock = threading.Lock()
+    A restart loses nothing: `resume()` (at start-up) takes the unfinished jobs no live server owns and
+    runs them again, reusing the turns they had finished; one that cannot run now (its judge is not
+    configured any more) is marked `interrupted` with the reason and its finished turns. `close()` stops
+    running jobs at their next finished turn and marks them interrupted, so a shutdown does not wait."""
+
+    def __init__(
+        self,
+        path: Path,
+        runner: JobRunner,
+        max_active: int = MAX_ACTIVE_JOBS,
+        keep: int = KEEP_FINISHED_JOBS,
+        workers: int = 2,
+    ):
+        self.path = path
+        self._runner = runner
+        try:
+            self._db = SQLiteFile(path, _JOBS_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigError(f"job store {path}: cannot open ({exc})") from exc
+        self._lock = threading.Lock()  # submit: count and insert as one step
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transcript-job")
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.max_active = max_active
         self.keep = keep
+        self.closing = False
 
-    def submit(self, work: Callable[[_Progress], TranscriptReport]) -> _JobState:
+    # -- storage ---------------------------------------------------------------------------------
+    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._db.connection().execute(sql, args).fetchall()
+
+    def _save_turn(self, job_id: str, result: TurnResult) -> None:
+        con = self._db.connection()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = (job_id, result.key, result.model_dump_json())
+            con.execute("INSERT OR REPLACE INTO job_turns VALUES (?, ?, ?)", row)
+            con.execute("UPDATE jobs SET finished = finished + 1 WHERE id = ?", (job_id,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _turns(self, job_id: str) -> tuple[TurnResult, ...]:
+        rows = self._execute("SELECT result FROM job_turns WHERE job_id = ? ORDER BY rowid", (job_id,))
+        return tuple(TurnResult.model_validate_json(r[0]) for r in rows)
+
+    def _set(self, job_id: str, **values: Any) -> None:
+        names = ", ".join(f"{k} = ?" for k in values)
+        self._execute(f"UPDATE jobs SET {names} WHERE id = ?", (*values.values(), job_id))  # names: ours
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def submit(self, request: TranscriptRequest, default_judge: str) -> Job:
+        """Store a job and queue it; 429 when this server already has `max_active` unfinished."""
         with self._lock:
-            active = sum(j.status in ("queued", "running") for j in self._jobs.values())
+            (active,) = self._execute(
+                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')", (self.owner,)
+            )[0]
             if active >= self.max_active:
                 raise ApiError(429, "too_many_jobs", f"{active} transcript jobs are already queued or running; "
                                                      "try again when one has finished")  # fmt: skip
-            job = _JobState(id=uuid.uuid4().hex)
-            self._jobs[job.id] = job
+            job_id = uuid.uuid4().hex
+            self._execute(
+                "INSERT INTO jobs (id, created, status, request, default_judge, owner) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, time.time(), "queued", request.model_dump_json(), default_judge, self.owner),
+            )
             self._evict()
-        self._pool.submit(self._run, job, work)
+        self._pool.submit(self._run, job_id, request)
+        job = self.view(job_id)
+        assert job is not None
         return job
 
-    def _run(self, job: _JobState, work: Callable[[_Progress], TranscriptReport]) -> None:
+    def resume(self) -> list[str]:
+        """Queue again every unfinished job that no live server runs; the ids taken over."""
+        taken: list[str] = []
         with self._lock:
-            job.status, job.started = "running", time.time()
-        try:
-            report = work(_Progress(job, self._lock))
-            total, finished = report.summary.total, len(report.turns)
-        except BaseException as exc:  # a failed job is reported, never raised into the pool
-            if not isinstance(exc, EvaluatorError | ApiError):
-                log.exception("transcript job %s failed", job.id)
-            with self._lock:
-                job.status, job.error, job.ended = "failed", error_of(exc), time.time()
+            rows = self._execute(
+                f"SELECT id, owner, status, request FROM jobs WHERE status IN {_UNFINISHED} ORDER BY created"
+            )
+            for job_id, owner, status, request in rows:
+                if status != "interrupted" and owner != self.owner and _alive(owner):
+                    continue  # another server on this home is running it
+                try:
+                    body = TranscriptRequest.model_validate_json(request)
+                except ValueError as exc:
+                    self._set(job_id, status="interrupted", owner=self.owner,
+                              error=json.dumps(error_of(exc), ensure_ascii=False))  # fmt: skip
+                    continue
+                self._set(job_id, status="queued", owner=self.owner, error=None)
+                self._execute("UPDATE jobs SET resumed = resumed + 1 WHERE id = ?", (job_id,))
+                taken.append(job_id)
+                self._pool.submit(self._run, job_id, body)
+        return taken
+
+    def _run(self, job_id: str, request: TranscriptRequest) -> None:
+        if self.closing:
+            self._set(job_id, status="interrupted", error=json.dumps(_STOPPED))
             return
-        with self._lock:
-            job.status, job.report, job.ended = "done", report, time.time()
-            job.total, job.finished = total, finished
+        self._set(job_id, status="running", started=time.time(), ended=None)
+        (default_judge,) = self._execute("SELECT default_judge FROM jobs WHERE id = ?", (job_id,))[0]
+        progress = _Progress(self, job_id, self._turns(job_id))
+        try:
+            report = self._runner(request, default_judge, progress)
+        except _Stopped:
+            self._set(job_id, status="interrupted", error=json.dumps(_STOPPED))
+            return
+        except BaseException as exc:  # a failed job is reported, never raised into the pool
+            if isinstance(exc, ApiError) and exc.kind == "judge_unavailable":
+                # the judge this job ran with is not configured now: keep it for a restart that has it
+                self._set(job_id, status="interrupted", ended=time.time(),
+                          error=json.dumps(error_of(exc), ensure_ascii=False))  # fmt: skip
+                return
+            if not isinstance(exc, EvaluatorError | ApiError):
+                log.exception("transcript job %s failed", job_id)
+            self._set(job_id, status="failed", ended=time.time(), error=json.dumps(error_of(exc), ensure_ascii=False))
+            return
+        self._set(job_id, status="done", ended=time.time(), total=report.summary.total, finished=len(report.turns),
+                  report=report.model_dump_json())  # fmt: skip
 
     def view(self, job_id: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            return job.view() if job is not None else None
+        rows = self._execute(
+            "SELECT status, total, finished, created, started, ended, error, report, resumed FROM jobs WHERE id = ?",
+            (job_id,),
+        )
+        if not rows:
+            return None
+        status, total, finished, created, started, ended, error, report, resumed = rows[0]
+        end = ended or time.time()
+        return Job(
+            id=job_id, status=status, total=total, finished=finished, created=created,
+            seconds=round(end - started, 2) if started else 0.0, error=json.loads(error) if error else None,
+            report=TranscriptReport.model_validate_json(report) if report else None, resumed=resumed,
+            turns=None if report else self._turns(job_id),
+        )  # fmt: skip
 
     def _evict(self) -> None:
-        done = [k for k, j in self._jobs.items() if j.status in ("done", "failed")]
-        for key in done[: max(0, len(done) - self.keep)]:
-            del self._jobs[key]
+        old = self._execute(
+            "SELECT id FROM jobs WHERE status IN ('done', 'failed') ORDER BY created DESC LIMIT -1 OFFSET ?",
+            (self.keep,),
+        )
+        for (job_id,) in old:
+            self._execute("DELETE FROM job_turns WHERE job_id = ?", (job_id,))
+            self._execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def close(self) -> None:
+        """Stop: queued jobs do not start, running ones stop at their next finished turn (interrupted)."""
+        self.closing = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._execute(
+            "UPDATE jobs SET status = 'interrupted', error = ? WHERE owner = ? AND status = 'queued'",
+            (json.dumps(_STOPPED), self.owner),
+        )
+
+
+def _alive(owner: str) -> bool:
+    """Whether the server process that owns a job still runs (on this host; another host's is assumed to)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 # -- the service ------------------------------------------------------------------------------------
@@ -382,7 +529,7 @@ class Service:
     def __init__(self, evaluator: Evaluator, workers: int = DEFAULT_WORKERS):
         self.evaluator = evaluator
         self.limiter = anyio.CapacityLimiter(workers)
-        self.jobs = JobStore()
+        self.jobs = JobStore(evaluator.home / JOBS_FILE, self.run_job)
         self._by_judge: dict[str, Evaluator] = {}
         self._lock = threading.Lock()
 
@@ -432,19 +579,36 @@ class Service:
         if result.question_id is None:
             raise ApiError(
                 422, "no_confident_match",
+                "no bank question matches the question text confidently enough to grade the answer; send one of "
+                "the candidates' ids as question_id" if body.question else
                 "no bank question matches this answer confidently enough to grade it; send one of the "
                 "candidates' ids as question_id, or the question text as question",
                 candidates=[c.model_dump(mode="json") for c in result.match.candidates],
             )  # fmt: skip
         return result
 
-    def transcript(self, body: TranscriptRequest, progress: _Progress | None = None) -> TranscriptReport:
+    def transcript(self, body: TranscriptRequest, progress: _Progress | None = None,
+                   ev: Evaluator | None = None) -> TranscriptReport:  # fmt: skip
         from .batch import run_turns
 
         # Parsed from the text only: a one-line body is never taken for a server-side file path.
         turns = parse_transcript(body.transcript, "<transcript>", body.format)
-        ev = self.evaluator_for(body.judge)
-        return run_turns(ev, turns, source="<transcript>", concurrency=body.concurrency, observer=progress)
+        ev = ev or self.evaluator_for(body.judge)
+        kept = progress.kept if progress is not None else ()
+        return run_turns(ev, turns, source="<transcript>", concurrency=body.concurrency, observer=progress,
+                         previous=kept)  # fmt: skip
+
+    def run_job(self, body: TranscriptRequest, default_judge: str, progress: _Progress) -> TranscriptReport:
+        """A stored job, perhaps after a restart: with the judge it was submitted with (the server's
+        default then, when it named none). Turns it finished before are reused while still current."""
+        name = body.judge or default_judge
+        if name == self.evaluator.judge.name:
+            ev = self.evaluator
+        elif name in ("auto", "offline", "openai"):
+            ev = self.evaluator_for(cast(JudgeName, name))
+        else:
+            raise ApiError(400, "judge_unavailable", f"the job's judge {name!r} is not available on this server")
+        return self.transcript(body, progress, ev)
 
 
 def _summary(q: Any) -> QuestionSummary:
@@ -480,6 +644,9 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm:
             await anyio.to_thread.run_sync(service.warm_up)
+        resumed = await anyio.to_thread.run_sync(service.jobs.resume)
+        if resumed:
+            log.info("resumed %d unfinished transcript job(s) from %s", len(resumed), service.jobs.path)
         yield
         service.jobs.close()
 
@@ -582,17 +749,16 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
         if wait:
             report = await service.run(service.transcript, body)
             return JSONResponse(report.model_dump(mode="json"), status_code=200)
-        job = service.jobs.submit(lambda progress: service.transcript(body, progress))
-        return JSONResponse(
-            job.view().model_dump(mode="json"), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"}
-        )
+        job = await service.run(service.jobs.submit, body, service.evaluator.judge.name)
+        return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
 
     @app.get("/v1/jobs/{job_id}", tags=["transcripts"])
     async def get_job(job_id: str) -> Job:
         """Progress (`finished` of `total` turns) and, once done, the report."""
-        job = service.jobs.view(job_id)
+        job = await service.run(service.jobs.view, job_id)
         if job is None:
-            raise ApiError(404, "unknown_job", f"no job {job_id!r} (jobs are kept in memory until restart)")
+            raise ApiError(404, "unknown_job", f"no job {job_id!r} (finished jobs are kept: the last "
+                                               f"{service.jobs.keep})")  # fmt: skip
         return job
 
     @app.get("/", include_in_schema=False)

@@ -304,20 +304,21 @@ def test_concurrent_requests_are_served_while_judge_calls_are_in_flight(evaluato
     assert len({r.json()["score"] for r in results}) == 1
 
 
-def test_job_store_bounds_active_jobs_and_reports_failures() -> None:
+def test_job_store_bounds_active_jobs_and_reports_failures(tmp_path: Path) -> None:
     from evaluator.errors import InputError
-    from evaluator.service import ApiError, JobStore
+    from evaluator.service import ApiError, JobStore, TranscriptRequest
 
-    store = JobStore(max_active=2, keep=1)
     gate = threading.Event()
 
-    def blocked(progress: Any) -> Any:
+    def blocked(request: Any, default_judge: str, progress: Any) -> Any:
         gate.wait(timeout=30)
         raise InputError("bad transcript")
 
-    jobs = [store.submit(blocked), store.submit(blocked)]
+    store = JobStore(tmp_path / "jobs.sqlite3", blocked, max_active=2, keep=1)
+    body = TranscriptRequest(transcript=TRANSCRIPT)
+    jobs = [store.submit(body, "offline"), store.submit(body, "offline")]
     with pytest.raises(ApiError) as refused:
-        store.submit(blocked)
+        store.submit(body, "offline")
     assert refused.value.status == 429
     gate.set()
     deadline = time.monotonic() + 30
@@ -326,7 +327,7 @@ def test_job_store_bounds_active_jobs_and_reports_failures() -> None:
         time.sleep(0.02)
     last = store.view(jobs[-1].id)
     assert last is not None and last.error == {"type": "invalid_input", "message": "bad transcript"}
-    store.submit(blocked)  # room again; finished jobs beyond `keep` are dropped
+    store.submit(body, "offline")  # room again; finished jobs beyond `keep` are dropped
     assert store.view(jobs[0].id) is None
     store.close()
 

@@ -18,7 +18,7 @@ import pytest
 from evaluator import Evaluator, InputError, JudgeError
 from evaluator.batch import BatchInterrupted, ResultsLog, run_turns, turn_key
 from evaluator.judges import JudgeRequest
-from evaluator.models import JudgeVerdict, TranscriptReport, TranscriptTurn, TurnResult
+from evaluator.models import JudgeVerdict, ResultBasis, TranscriptReport, TranscriptTurn, TurnResult
 from evaluator.summary import summarize
 from evaluator.transcript import is_chitchat, load_transcript, parse_transcript
 from evaluator.transcript_reports import to_html, to_json, to_markdown
@@ -389,11 +389,19 @@ def _interrupt_then_resume(evaluator: Evaluator, results: Path) -> None:
     assert bad == 1 and {r.key for r in done.turns} <= set(loaded)
 
 
-def test_turn_key_ignores_position_but_not_content_or_judge() -> None:
+def test_turn_key_ignores_position_but_not_content_or_anything_in_the_basis() -> None:
+    basis = ResultBasis(judge="offline", calibration="c1", bank="b1", embedding="m3e-small")
     a = TranscriptTurn(index=1, question="q？", answer="a")
-    assert turn_key(a, "offline") == turn_key(a.model_copy(update={"index": 7}), "offline")
-    assert turn_key(a, "offline") != turn_key(a.model_copy(update={"answer": "b"}), "offline")
-    assert turn_key(a, "offline") != turn_key(a, "openai")
+    assert turn_key(a, basis) == turn_key(a.model_copy(update={"index": 7}), basis)
+    assert turn_key(a, basis) != turn_key(a.model_copy(update={"answer": "b"}), basis)
+    assert turn_key(a, basis) != turn_key(a.model_copy(update={"question": "p？"}), basis)
+    changes: list[dict[str, object]] = [
+        {"judge": "openai"}, {"model": "m"}, {"endpoint": "http://127.0.0.1:1/v1"}, {"prompt_version": "v2"},
+        {"sampling": '{"seed":1}'}, {"samples": 3}, {"calibration": "c2"}, {"bank": "b2"}, {"embedding": "e5"},
+    ]  # fmt: skip
+    assert len(changes) == len(ResultBasis.model_fields)  # a new basis field needs a line here
+    for change in changes:
+        assert turn_key(a, basis) != turn_key(a, basis.model_copy(update=change)), change
 
 
 def test_pinned_unknown_question_id_and_oversized_answer_do_not_stop_the_batch(evaluator: Evaluator) -> None:

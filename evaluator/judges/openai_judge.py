@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
-from ..cache import CACHE_FILE, JudgeCache, cache_key
+from ..cache import CACHE_FILE, JudgeCache, cache_key, canonical_json
 from ..config import env_first, home_dir
 from ..errors import ConfigError, JudgeError
 from ..models import CriterionVerdict, JudgeMeta, JudgeVerdict, Usage
@@ -458,6 +458,14 @@ class OpenAIJudge:
 
     def __repr__(self) -> str:
         return f"OpenAIJudge(model={self.settings.model!r}, base_url={self.settings.display_url!r})"
+
+    def identity(self) -> dict[str, str | None]:
+        """What besides the request decides this judge's verdicts: a stored result made with other
+        values is stale (see evaluator.batch.result_basis)."""
+        return {
+            "model": self.settings.model, "endpoint": self.settings.display_url, "prompt_version": PROMPT_VERSION,
+            "sampling": canonical_json(self.settings.sampling(0)),
+        }  # fmt: skip
 
     @property
     def mode(self) -> str:
