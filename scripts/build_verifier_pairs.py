@@ -1,0 +1,409 @@
+"""Training and measurement pairs for the claim verifier, built from the question bank alone.
+
+`python scripts/build_verifier_pairs.py [--out DIR] [--seed N]` writes `train.jsonl` and
+`heldout.jsonl` (one pair a line: premise, hypothesis, label, question_id, kind). The premise is a
+bank statement (a rubric point, a sentence of the reference answer, or a common error), the
+hypothesis what a candidate might say; the label is supports / contradicts / neither:
+
+- supports: a reference sentence or rubric point against units of the question's well-graded anchors
+  that come closest to it, the reference sentence that states a rubric point, a clause of a sentence
+  (saying part of it), and rule paraphrases (synonyms, English terms for Chinese ones);
+- contradicts: each common error against the rubric point and the reference sentence it negates, and
+  rule perturbations of reference sentences, rubric points and anchor units (swap two named methods
+  or roles, flip a comparison, negate, change a number or a complexity, swap an order);
+- neither: units of the same question about another point, and units of other questions.
+
+Split by question (a fixed hash of the question id): the held-out questions' pairs are only for
+measuring (`scripts/measure_verifier.py`), never for training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evaluator.index import embed_with_stores, error_claim, reference_units  # noqa: E402
+from evaluator.models import Question  # noqa: E402
+from evaluator.text import split_units  # noqa: E402
+
+SEED = 17
+HELDOUT_PERCENT = 15  # of 100 hash buckets of the question id
+WELL_GRADED = 85
+SUPPORT_COSINE = 0.86  # an anchor unit this close to a statement (and closest to it) states it
+NEITHER_RANK = 3  # a statement ranked this far down for a unit is about another point
+LABELS = ("supports", "contradicts", "neither")
+
+
+def is_heldout(qid: str) -> bool:
+    return int(hashlib.sha1(f"verifier:{qid}".encode()).hexdigest(), 16) % 100 < HELDOUT_PERCENT
+
+
+# ---------------------------------------------------------------------------------------------
+# Perturbations: each returns the changed text, or None where it does not apply.
+
+# Pairs of words whose exchange inverts a claim. Each side is tried in both directions.
+OPPOSITES = [
+    ("更大", "更小"), ("变大", "变小"), ("增大", "减小"), ("增加", "减少"), ("增长", "下降"), ("提高", "降低"),
+    ("升高", "降低"), ("上升", "下降"), ("越大", "越小"), ("越多", "越少"), ("越高", "越低"), ("越长", "越短"),
+    ("之前", "之后"), ("前面", "后面"), ("上溢", "下溢"), ("高于", "低于"), ("大于", "小于"), ("多于", "少于"),
+    ("优于", "不如"), ("更快", "更慢"), ("加快", "减慢"), ("加速", "减速"), ("更长", "更短"), ("更多", "更少"),
+    ("更高", "更低"), ("更好", "更差"), ("更稳定", "更不稳定"), ("稀疏", "稠密"), ("串行", "并行"), ("同步", "异步"),
+    ("显式", "隐式"), ("静态", "动态"), ("全局", "局部"), ("绝对", "相对"), ("最大", "最小"), ("放大", "缩小"),
+    ("扩大", "缩小"), ("正相关", "负相关"), ("在线", "离线"), ("有监督", "无监督"), ("浅层", "深层"),
+    ("粗粒度", "细粒度"), ("训练时", "推理时"), ("编码器", "解码器"), ("左侧", "右侧"), ("左边", "右边"),
+    ("上界", "下界"), ("上限", "下限"), ("过拟合", "欠拟合"), ("收敛更快", "收敛更慢"), ("省显存", "费显存"),
+    ("encoder", "decoder"), ("Encoder", "Decoder"), ("larger", "smaller"), ("more", "fewer"), ("before", "after"),
+    ("higher", "lower"), ("increase", "decrease"), ("faster", "slower"), ("Pre-Norm", "Post-Norm"),
+    ("Pre-LN", "Post-LN"), ("prefill", "decode"), ("on-policy", "off-policy"), ("chosen", "rejected"),
+    ("正样本", "负样本"), ("教师", "学生"), ("生成器", "判别器"), ("按行", "按列"), ("更宽", "更窄"),
+    ("前向", "反向"), ("顺序", "逆序"), ("一阶", "二阶"), ("单向", "双向"), ("因果", "双向"), ("可学习", "固定"),
+]  # fmt: skip
+_NEGATABLE = re.compile(r"(是|会|能|需要|可以|影响|改变|依赖|增加|参与|保证|等于|支持|适合|有助于|导致)")
+_DENIALS = [("不是", "是"), ("并不", ""), ("不会", "会"), ("不需要", "需要"), ("无需", "需要"), ("没有", "有"),
+            ("不能", "能"), ("不影响", "影响"), ("不改变", "改变"), ("不依赖", "依赖"), ("不增加", "增加"),
+            ("无法", "可以"), ("不必", "必须")]  # fmt: skip
+_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9_+\-]*[A-Za-z0-9](?:-\d+)?")
+_GENERIC = {"the", "and", "for", "with", "token", "tokens", "loss", "batch", "size", "head", "dim", "layer"}
+_NUMBER = re.compile(r"(?<![A-Za-z_\-.\d])(\d+(?:\.\d+)?)")
+# Names joined like this are a list (「SAFE、FacTool」): exchanging them changes nothing.
+_LIST_GAP = re.compile(r"^[\s、,，/和与或及+]*$")
+_COMPLEXITY = [
+    ("O(n²)", "O(n)"), ("O(n^2)", "O(n)"), ("O(n)", "O(n²)"), ("O(1)", "O(n)"), ("O(N²)", "O(N)"),
+    ("O(N)", "O(N²)"), ("n²", "n"), ("平方", "线性"), ("线性", "平方"), ("二次", "线性"), ("指数", "线性"),
+]  # fmt: skip
+_ORDER = [
+    re.compile(r"先([^，。；先再后]{1,20})(，?)再([^，。；]{1,20})"),
+    re.compile(r"先([^，。；先再后]{1,20})(，?)后([^，。；]{1,20})"),
+]
+_ARROW = re.compile(r"([^\s→，。；]{1,15})\s*(→|->)\s*([^\s→，。；]{1,15})")
+
+
+def swap_names(text: str, rng: random.Random) -> str | None:
+    found = [m.group(0) for m in _NAME.finditer(text)]
+    distinct = list(dict.fromkeys(n for n in found if n.lower() not in _GENERIC and len(n) >= 2))
+    pairs = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if a.lower() not in b.lower()]
+    pairs = [(a, b) for a, b in pairs if b.lower() not in a.lower() and not _listed(text, a, b)]
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+    return _exchange(text, a, b)
+
+
+def _listed(text: str, a: str, b: str) -> bool:
+    i, j = text.index(a), text.index(b)
+    gap = text[i + len(a) : j] if i < j else text[j + len(b) : i]
+    return bool(_LIST_GAP.match(gap))
+
+
+def swap_roles(text: str, rng: random.Random) -> str | None:
+    both = [(a, b) for a, b in OPPOSITES if a in text and b in text]
+    if not both:
+        return None
+    a, b = rng.choice(both)
+    return _exchange(text, a, b)
+
+
+def flip(text: str, rng: random.Random) -> str | None:
+    options = []
+    for a, b in OPPOSITES:
+        for x, y in ((a, b), (b, a)):
+            if x in text and y not in text and not (len(x) == 1 and text.count(x) > 1):
+                options.append((x, y))
+    if not options:
+        return None
+    x, y = rng.choice(options)
+    return _replace_nth(text, x, y, rng)
+
+
+def negate(text: str, rng: random.Random) -> str | None:
+    denials = [(d, a) for d, a in _DENIALS if d in text and f"{a}{d}" not in text]
+    if denials:
+        d, a = rng.choice(denials)
+        return _replace_nth(text, d, a, rng)
+    spots = [m for m in _NEGATABLE.finditer(text) if m.start() == 0 or text[m.start() - 1] not in "不没无非未"]
+    if not spots:
+        return None
+    m = rng.choice(spots)
+    return text[: m.start()] + "不" + text[m.start() :]
+
+
+def change_number(text: str, rng: random.Random) -> str | None:
+    complexities = [(a, b) for a, b in _COMPLEXITY if a in text]
+    if complexities and rng.random() < 0.6:
+        a, b = rng.choice(complexities)
+        return text.replace(a, b, 1)
+    numbers = list(_NUMBER.finditer(text))
+    if not numbers:
+        return None
+    m = rng.choice(numbers)
+    value = float(m.group(1))
+    if value == 0:
+        new = "1"
+    else:
+        factor = rng.choice((2, 4, 10, 0.5, 0.1))
+        changed = value * factor
+        new = str(int(changed)) if changed == int(changed) else f"{changed:g}"
+        if new == m.group(1):
+            new = str(int(value) + 1)
+    return text[: m.start()] + new + text[m.end() :]
+
+
+def swap_order(text: str, rng: random.Random) -> str | None:
+    for pattern in _ORDER:
+        m = pattern.search(text)
+        if m and m.group(1).strip() != m.group(3).strip():
+            word = "再" if "再" in m.group(0) else "后"
+            return text[: m.start()] + f"先{m.group(3)}{m.group(2)}{word}{m.group(1)}" + text[m.end() :]
+    m = _ARROW.search(text)
+    if m and m.group(1) != m.group(3):
+        return text[: m.start()] + f"{m.group(3)} {m.group(2)} {m.group(1)}" + text[m.end() :]
+    return None
+
+
+PERTURBATIONS: dict[str, Callable[[str, random.Random], str | None]] = {
+    "swap-names": swap_names,
+    "swap-roles": swap_roles,
+    "flip": flip,
+    "negate": negate,
+    "number": change_number,
+    "order": swap_order,
+}
+
+
+def _exchange(text: str, a: str, b: str) -> str:
+    marker = "\x00"
+    return text.replace(a, marker).replace(b, a).replace(marker, b)
+
+
+def _replace_nth(text: str, old: str, new: str, rng: random.Random) -> str:
+    starts = [m.start() for m in re.finditer(re.escape(old), text)]
+    at = rng.choice(starts)
+    return text[:at] + new + text[at + len(old) :]
+
+
+# Paraphrases that keep the meaning: synonyms and the English a candidate uses for Chinese terms.
+SYNONYMS = [
+    ("因为", "由于"), ("所以", "因此"), ("可以", "能"), ("使", "让"), ("通过", "借助"), ("比较", "相对"),
+    ("注意力", "attention"), ("梯度", "gradient"), ("显存", "GPU 内存"), ("模型", "model"), ("参数", "权重参数"),
+    ("推理", "inference"), ("计算量", "算力开销"), ("复杂度", "开销的复杂度"), ("损失", "loss"),
+    ("缓存", "cache"), ("量化", "quantization"), ("微调", "fine-tune"), ("嵌入", "embedding"), ("向量", "vector"),
+    ("大约", "大概"), ("主要", "主要是"), ("例如", "比如"), ("即", "也就是"), ("需要", "得"), ("问题", "毛病"),
+]  # fmt: skip
+
+
+def paraphrase(text: str, rng: random.Random) -> str | None:
+    options = [(a, b) for a, b in SYNONYMS if a in text]
+    if not options:
+        return None
+    out = text
+    for a, b in rng.sample(options, k=min(len(options), rng.randint(1, 3))):
+        out = out.replace(a, b, 1)
+    return out if out != text else None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def statements(q: Question) -> list[tuple[str, str]]:
+    """(text, kind) of the question's correct statements: rubric points and reference sentences."""
+    points = [(c.description, "point") for c in q.rubric.criteria]
+    sentences = [(u, "reference") for u in reference_units(q)]
+    return list(dict.fromkeys(points + sentences))
+
+
+def anchor_units(q: Question, min_score: int) -> list[str]:
+    units: list[str] = []
+    for a in q.rubric.anchors:
+        if a.score >= min_score:
+            units += [u for u in split_units(a.answer) if _is_statement(u)]
+    return list(dict.fromkeys(units))
+
+
+def _is_statement(unit: str) -> bool:
+    """Prose, not a fragment of code or a formula."""
+    return len(re.findall(r"[\u4e00-\u9fff]", unit)) >= 4 or len(re.findall(r"[A-Za-z]{2,}", unit)) >= 4
+
+
+def _numbers_agree(premise: str, hypothesis: str) -> bool:
+    """A unit with a number the statement does not have is about another case (「2Φ+14Φ/N」 vs 「4Φ+12Φ/N」)."""
+    return set(re.findall(r"\d+(?:\.\d+)?", hypothesis)) <= set(re.findall(r"\d+(?:\.\d+)?", premise))
+
+
+def pair(premise: str, hypothesis: str, label: str, q: Question, kind: str) -> dict[str, str]:
+    return {"premise": premise, "hypothesis": hypothesis, "label": label, "question_id": q.id, "kind": kind}
+
+
+def _clauses(sentence: str) -> list[str]:
+    return [u for u in split_units(sentence) if u != sentence]
+
+
+def question_pairs(
+    q: Question, vec: Callable[[str], np.ndarray], others: list[str], other_vecs: np.ndarray, rng: random.Random
+) -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+    stmts = statements(q)
+    texts = [t for t, _ in stmts]
+    svecs = np.stack([vec(t) for t in texts])
+    sentences = [t for t, k in stmts if k == "reference" and not any(t in s and t != s for s in texts)]
+    points = [t for t, k in stmts if k == "point"]
+
+    # supports: the reference sentence closest to each rubric point states it.
+    for p in points:
+        sims = np.array([vec(s) @ vec(p) for s in sentences]) if sentences else np.zeros(0)
+        if len(sims) and sims.max() >= SUPPORT_COSINE:
+            out.append(pair(p, sentences[int(sims.argmax())], "supports", q, "point-by-reference"))
+    # supports: saying part of a sentence; a paraphrase of it.
+    for s in sentences:
+        for c in _clauses(s)[:2]:
+            out.append(pair(s, c, "supports", q, "clause"))
+        para = paraphrase(s, rng)
+        if para:
+            out.append(pair(s, para, "supports", q, "paraphrase"))
+    # supports / neither: units of well-graded anchors, by where they rank among the statements.
+    good_units = anchor_units(q, WELL_GRADED)
+    for u in good_units:
+        sims = svecs @ vec(u)
+        order = np.argsort(-sims)
+        if sims[order[0]] >= SUPPORT_COSINE and _numbers_agree(texts[order[0]], u):
+            out.append(pair(texts[order[0]], u, "supports", q, "anchor-unit"))
+            para = paraphrase(u, rng)
+            if para:
+                out.append(pair(texts[order[0]], para, "supports", q, "anchor-paraphrase"))
+        if len(order) > NEITHER_RANK + 1 and sims[order[-1]] < sims[order[0]] - 0.08:
+            far = order[rng.randint(NEITHER_RANK + 1, len(order) - 1)]
+            if sims[far] < sims[order[0]] - 0.08:
+                out.append(pair(texts[far], u, "neither", q, "other-point"))
+    # contradicts: each common error against the point and the sentence it negates.
+    for e in q.rubric.common_errors:
+        claim = error_claim(e)
+        ev = vec(claim)
+        p_sims = np.array([vec(p) @ ev for p in points])
+        out.append(pair(points[int(p_sims.argmax())], claim, "contradicts", q, "common-error"))
+        if sentences:
+            s_sims = np.array([vec(s) @ ev for s in sentences])
+            out.append(pair(sentences[int(s_sims.argmax())], claim, "contradicts", q, "common-error"))
+    # contradicts: rule perturbations of statements (whole, or one clause of a sentence).
+    for text in [*sentences, *points]:
+        names = list(PERTURBATIONS)
+        rng.shuffle(names)
+        made = 0
+        for name in names:
+            target = text
+            clauses = _clauses(text)
+            if clauses and rng.random() < 0.35:
+                target = rng.choice(clauses)
+            changed = PERTURBATIONS[name](target, rng)
+            if changed and changed != target:
+                out.append(pair(text, changed, "contradicts", q, f"perturb-{name}"))
+                made += 1
+            if made == 2:
+                break
+    # contradicts: perturbed anchor units, where the changed words are in the statement too.
+    for u in good_units:
+        sims = svecs @ vec(u)
+        best = int(np.argmax(sims))
+        if sims[best] < SUPPORT_COSINE:
+            continue
+        for name in ("flip", "negate", "swap-names", "number"):
+            changed = PERTURBATIONS[name](u, rng)
+            if changed and _shared_change(u, changed, texts[best]):
+                out.append(pair(texts[best], changed, "contradicts", q, f"anchor-{name}"))
+                break
+    # neither: units of other questions (nearest ones and random ones).
+    if len(others):
+        for s in rng.sample(texts, k=min(4, len(texts))):
+            sims = other_vecs @ vec(s)
+            near = np.argsort(-sims)[:30]
+            out.append(pair(s, others[int(rng.choice(near))], "neither", q, "other-question-near"))
+            out.append(pair(s, others[rng.randrange(len(others))], "neither", q, "other-question"))
+    return out
+
+
+def _shared_change(before: str, after: str, premise: str) -> bool:
+    """The words the perturbation removed occur in the premise: the change is about what it says."""
+    removed = {w for w in re.findall(r"[\u4e00-\u9fff]{2,}|[A-Za-z0-9.]+", before)} - set(
+        re.findall(r"[\u4e00-\u9fff]{2,}|[A-Za-z0-9.]+", after)
+    )
+    if not removed:  # an inserted 不: the negated word must be in the premise
+        return any(w in premise for w in re.findall(r"不([\u4e00-\u9fff]{1,2})", after))
+    return any(w in premise or any(w[i : i + 2] in premise for i in range(len(w) - 1)) for w in removed)
+
+
+def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
+    from evaluator import Evaluator
+
+    ev = Evaluator(judge="offline")
+    questions = sorted(ev.bank, key=lambda q: q.id)
+    texts: list[str] = []
+    for q in questions:
+        texts += [t for t, _ in statements(q)] + [error_claim(e) for e in q.rubric.common_errors]
+        texts += anchor_units(q, 60) + reference_units(q)
+    vectors = embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home)
+    vec = vectors.__getitem__
+    train: list[dict[str, str]] = []
+    heldout: list[dict[str, str]] = []
+    for q in questions:
+        rng = random.Random(f"{seed}:{q.id}")
+        # Other questions' units: reference sentences and good anchors of questions on the same side
+        # of the split (a held-out question's text never enters training).
+        side = is_heldout(q.id)
+        others = [u for o in questions if o.id != q.id and is_heldout(o.id) == side for u in _units_of(o)]
+        other_vecs = np.stack([vec(u) for u in others])
+        (heldout if side else train).extend(question_pairs(q, vec, others, other_vecs, rng))
+    random.Random(seed).shuffle(train)
+    return train, heldout
+
+
+def _units_of(q: Question) -> Iterable[str]:
+    yield from reference_units(q)[:6]
+    yield from anchor_units(q, WELL_GRADED)[:4]
+
+
+def data_hash(rows: list[dict[str, str]]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps(r, ensure_ascii=False, sort_keys=True).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def write(path: Path, rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "verifier")
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    train, heldout = build(args.seed)
+    write(args.out / "train.jsonl", train)
+    write(args.out / "heldout.jsonl", heldout)
+    for name, rows in (("train", train), ("heldout", heldout)):
+        qids = {r["question_id"] for r in rows}
+        labels = Counter(r["label"] for r in rows)
+        print(f"{name}: {len(rows)} pairs over {len(qids)} questions; {dict(labels)}; sha256 {data_hash(rows)[:16]}")
+    kinds = Counter(r["kind"] for r in train)
+    print("train kinds:", dict(sorted(kinds.items())))
+
+
+if __name__ == "__main__":
+    main()
