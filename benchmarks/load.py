@@ -1,23 +1,29 @@
-"""Bounded loopback load on the HTTP API: `python benchmarks/load.py [-n 60] [-c 8] [--url URL]`.
+"""Mixed, distinct-answer load on the HTTP API for a fixed time: `python benchmarks/load.py [-s 60] [-c 8]`.
 
-Starts `evaluate serve` on a free 127.0.0.1 port (or uses --url, which must be a loopback address),
-sends N POST /v1/evaluate requests, at most C in flight, each a graded anchor answer of a bank
-question (pinned by id, so every request is graded), and prints throughput, latency percentiles and
-the error count. Exit code 1 when any request failed. Nothing leaves the machine.
+Starts `evaluate serve` on a free 127.0.0.1 port (or uses --url, which must be a loopback address) and,
+for --seconds, keeps C requests in flight: POST /v1/evaluate with a different answer every time (the
+bank's graded anchor answers, each sent once; when they run out, with a numbered sentence added, so no
+answer repeats and no cache hands back an earlier grade), asked three ways in turn (pinned by
+question_id, with the bank question's text, by the answer alone), and every tenth request a question
+search (GET /v1/questions?q=). Prints throughput, p50/p90/p99 latency and the errors, 0 expected: a
+transport error, a 5xx or unexpected status, an unscored answer, or a grade for another question
+than the one pinned or asked. A 422 (no confident match) for an answer sent alone is a valid reply.
+Exit code 1 when any request failed. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
-import random
 import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +33,7 @@ from evaluator.service import is_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+KINDS = ("by id", "by question", "by answer", "search")
 
 
 def free_port() -> int:
@@ -39,15 +46,31 @@ def loopback(url: str) -> bool:
     return is_loopback(urlsplit(url).hostname or "")
 
 
-def workload(n: int, seed: int) -> list[dict[str, str]]:
-    """N requests: graded anchor answers of bank questions, pinned by id, in a fixed random order."""
+def workload(seed: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """Endless (kind, request) pairs, each evaluate request with an answer not sent before."""
+    import random
+
     from evaluator.bank import QuestionBank
     from evaluator.config import default_bank_dir
 
     bank = QuestionBank.load(default_bank_dir())
-    pool = [{"answer": a.answer, "question_id": q.id} for q in bank for a in q.rubric.anchors]
-    rng = random.Random(seed)
-    return [rng.choice(pool) for _ in range(n)]
+    pool = [(q, a.answer) for q in bank for a in q.rubric.anchors]
+    random.Random(seed).shuffle(pool)
+    n = 0
+    for round_ in itertools.count():
+        for q, answer in pool:
+            n += 1
+            if n % 10 == 0:
+                yield "search", {"q": q.aliases[0] if q.aliases else q.question[:12]}
+                continue
+            text = answer if round_ == 0 else f"{answer}\n（补充说明第 {round_} 条：以上是我的理解。）"
+            kind = KINDS[n % 3]
+            body = {"answer": text}
+            if kind == "by id":
+                body["question_id"] = q.id
+            elif kind == "by question":
+                body["question"] = q.question
+            yield kind, {**body, "_expect": q.id}
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -72,33 +95,62 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 
     raise SystemExit(f"{url} not ready after {timeout:.0f} s")
 
 
-async def run_load(url: str, bodies: list[dict[str, str]], concurrency: int, token: str | None) -> tuple[
-    list[float], Counter[str], float
+def problem(kind: str, body: dict[str, str], r: httpx.Response) -> str | None:
+    """Why a reply is wrong, or None."""
+    if kind == "search":
+        return None if r.status_code == 200 and r.json().get("questions") else f"search HTTP {r.status_code}"
+    if kind == "by answer" and r.status_code == 422:
+        return None  # the answer alone may not name its question confidently: a valid refusal
+    if r.status_code != 200:
+        return f"{kind} HTTP {r.status_code}"
+    data = r.json()
+    if data.get("score") is None:
+        return f"{kind} unscored"
+    if kind == "by id" and data.get("question_id") != body["_expect"]:
+        return "by id: graded against another question"
+    # The question's own text may still leave the choice between close siblings to the answer, but an
+    # answer graded against a question that was not even a candidate has crossed over from another request.
+    if kind == "by question" and body["_expect"] not in [c["id"] for c in data["match"]["candidates"]]:
+        return "by question: graded against an unrelated question"
+    return None
+
+
+async def run_load(url: str, seconds: float, concurrency: int, token: str | None, seed: int) -> tuple[
+    dict[str, list[float]], Counter[str], float
 ]:  # fmt: skip
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {k: [] for k in KINDS}
     errors: Counter[str] = Counter()
-    gate = asyncio.Semaphore(concurrency)
+    requests = workload(seed)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits, headers=headers) as client:
 
-        async def one(body: dict[str, str]) -> None:
-            async with gate:
+        async def send(kind: str, body: dict[str, str]) -> httpx.Response:
+            if kind == "search":
+                return await client.get("/v1/questions", params=body)
+            return await client.post("/v1/evaluate", json={k: v for k, v in body.items() if k != "_expect"})
+
+        # One request of each kind first, not counted: whatever the server builds on first use is built.
+        for kind in KINDS:
+            await send(kind, next(b for k, b in requests if k == kind))
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                kind, body = next(requests)
                 t0 = time.perf_counter()
                 try:
-                    r = await client.post("/v1/evaluate", json=body)
+                    r = await send(kind, body)
                 except httpx.HTTPError as exc:
-                    errors[type(exc).__name__] += 1
-                    return
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200 or r.json().get("score") is None:
-                    errors[f"HTTP {r.status_code}" if r.status_code != 200 else "unscored"] += 1
+                    errors[f"{kind} {type(exc).__name__}"] += 1
+                    continue
+                latencies[kind].append(time.perf_counter() - t0)
+                why = problem(kind, body, r)
+                if why:
+                    errors[why] += 1
 
-        await one(bodies[0])  # one warm request, not counted
-        latencies.clear()
-        errors.clear()
         started = time.perf_counter()
-        await asyncio.gather(*(one(b) for b in bodies))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
     return latencies, errors, wall
 
@@ -110,18 +162,17 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--requests", type=int, default=60, help="requests to send (at most 2000)")
+    parser.add_argument("-s", "--seconds", type=float, default=60.0, help="how long to keep the load on (at most 600)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="requests in flight (at most 64)")
     parser.add_argument("--workers", type=int, default=8, help="the started server's --workers")
     parser.add_argument("--url", help="an already running server on a loopback address")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not 1 <= args.requests <= 2000 or not 1 <= args.concurrency <= 64:
-        raise SystemExit("bounded load: 1-2000 requests, 1-64 in flight")
+    if not 1 <= args.seconds <= 600 or not 1 <= args.concurrency <= 64:
+        raise SystemExit("bounded load: 1-600 seconds, 1-64 in flight")
     if args.url and not loopback(args.url):
         raise SystemExit(f"{args.url}: this benchmark only talks to loopback addresses")
 
-    bodies = workload(args.requests, args.seed)
     proc = None
     url = args.url.rstrip("/") if args.url else None
     if url is None:
@@ -130,23 +181,25 @@ def main() -> None:
     try:
         ready = wait_ready(url, proc)
         health = httpx.get(url + "/healthz", timeout=10).json()
-        latencies, errors, wall = asyncio.run(
-            run_load(url, bodies, args.concurrency, os.environ.get("EVALUATOR_API_TOKEN") if args.url else None)
-        )
+        token = os.environ.get("EVALUATOR_API_TOKEN") if args.url else None
+        latencies, errors, wall = asyncio.run(run_load(url, args.seconds, args.concurrency, token, args.seed))
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
 
-    cpus = os.cpu_count()
+    every = [x for xs in latencies.values() for x in xs]
     print(f"server: {url} (judge {health['judge']}, {health['questions']} questions"
-          f"{f', ready in {ready:.1f} s' if proc else ''}); client and server share {cpus} CPUs")  # fmt: skip
-    print(f"requests: {args.requests} POST /v1/evaluate, {args.concurrency} in flight, server workers {args.workers}")
-    print(f"wall: {wall:.2f} s   throughput: {len(latencies) / wall:.2f} req/s")
-    if latencies:
-        ms = [1000 * x for x in latencies]
-        print(f"latency ms: p50 {pct(ms, 50):.0f}  p90 {pct(ms, 90):.0f}  p99 {pct(ms, 99):.0f}  "
-              f"max {max(ms):.0f}  mean {statistics.fmean(ms):.0f}")  # fmt: skip
+          f"{f', ready in {ready:.1f} s' if proc else ''}); client and server share {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"load: {args.seconds:g} s, {args.concurrency} in flight, server workers {args.workers}; "
+          f"every evaluate request a different answer")  # fmt: skip
+    print(f"requests: {len(every)} in {wall:.1f} s   throughput: {len(every) / wall:.2f} req/s")
+    for kind in ("all", *KINDS):
+        xs = every if kind == "all" else latencies[kind]
+        if xs:
+            ms = [1000 * x for x in xs]
+            print(f"  {kind:<12} n={len(ms):<5} p50 {pct(ms, 50):6.0f} ms  p90 {pct(ms, 90):6.0f} ms  "
+                  f"p99 {pct(ms, 99):6.0f} ms  max {max(ms):6.0f} ms  mean {statistics.fmean(ms):6.0f} ms")  # fmt: skip
     total_errors = sum(errors.values())
     print(f"errors: {total_errors}" + (f" ({dict(errors)})" if errors else ""))
     sys.exit(1 if total_errors else 0)
