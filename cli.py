@@ -60,12 +60,14 @@ def grade(
     ] = 1,
 ) -> None:
     """Grade one answer (the default command: `evaluate answer.txt`)."""
-    from evaluator import Evaluator
     from evaluator.inputs import read_text_file
+
+    answer = read_text_file(file)
+    # Only now the pipeline (FAISS, scikit-learn, the models): bad input fails in a fraction of a second.
+    from evaluator import Evaluator
     from evaluator.judges.openai_judge import JudgeOptions
     from evaluator.reports import render_terminal, to_json, to_markdown
 
-    answer = read_text_file(file)
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
     ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples)
     result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference)

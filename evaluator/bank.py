@@ -25,9 +25,14 @@ def _format_validation(path: Path, exc: ValidationError) -> list[str]:
     return problems
 
 
+# libyaml's loader parses the bank about 7x faster than the pure-Python one (same data): the bank is
+# loaded on every CLI run.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_yaml(path: Path, text: str) -> tuple[Any, list[str]]:
     try:
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=_SAFE_LOADER), []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "yaml"

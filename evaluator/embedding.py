@@ -1,4 +1,13 @@
-"""The sentence-transformers embedder, loaded offline from bundled weights."""
+"""The sentence embedder (m3e-small, bundled weights), run without torch when it can be.
+
+Two backends give the same vectors (cosine >= 0.999, tested on the whole bank), so the shipped vector
+store and the cached index serve both:
+- onnx: the model exported by scripts/install.sh (`python -m evaluator.onnx_export`), run with
+  onnxruntime and `tokenizers`; it loads in a fraction of a second;
+- sentence-transformers: torch + transformers, seconds to import; used when no current export is
+  found (a model other than the bundled one, an install without the export step).
+EVALUATOR_EMBEDDING_BACKEND=onnx | sentence-transformers forces one (auto: onnx when present).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +17,21 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .config import DEFAULT_EMBEDDING_MODEL, embedding_model_name
-from .errors import EmbeddingError
+from .errors import ConfigError, EmbeddingError
+from .onnx_runtime import OnnxEncoder, find_export, load_encoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["onnx", "sentence-transformers"]
+BACKEND_CHOICES = ("auto", "onnx", "sentence-transformers")
 
 RECENT_TEXTS = 512
 
@@ -41,12 +56,23 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-class Embedder:
-    """Normalized sentence embeddings (inner product = cosine). Loads the model on first use."""
+def backend_choice(value: str | None = None) -> str:
+    choice = value or os.environ.get("EVALUATOR_EMBEDDING_BACKEND") or "auto"
+    if choice not in BACKEND_CHOICES:
+        raise ConfigError(f"EVALUATOR_EMBEDDING_BACKEND={choice!r}: expected one of {', '.join(BACKEND_CHOICES)}")
+    return choice
 
-    def __init__(self, model: str | None = None):
+
+class Embedder:
+    """Normalized sentence embeddings (inner product = cosine). Loads the model on first use.
+
+    `backend`: "auto" (default; $EVALUATOR_EMBEDDING_BACKEND), "onnx" or "sentence-transformers".
+    The name stays the model's whatever the backend: the vectors are the same."""
+
+    def __init__(self, model: str | None = None, backend: str | None = None):
         self.name = model or embedding_model_name()
-        self._model: SentenceTransformer | None = None
+        self.backend_choice = backend_choice(backend)
+        self._model: SentenceTransformer | OnnxEncoder | None = None
         self._lock = threading.Lock()
         # Vectors already known (e.g. loaded from a store); encode() embeds only the rest.
         self.memo: dict[str, np.ndarray] = {}
@@ -55,8 +81,15 @@ class Embedder:
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
 
-    def _load(self) -> SentenceTransformer:
+    @property
+    def backend(self) -> Backend:
+        """The backend in use (loads the model)."""
+        return "onnx" if isinstance(self._load(), OnnxEncoder) else "sentence-transformers"
+
+    def _load(self) -> SentenceTransformer | OnnxEncoder:
         with self._lock:
+            if self._model is None and self.backend_choice != "sentence-transformers":
+                self._model = self._load_onnx()
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -75,9 +108,29 @@ class Embedder:
                     raise EmbeddingError(f"embedding model {self.name!r}: cannot load ({exc})") from exc
             return self._model
 
+    def _load_onnx(self) -> OnnxEncoder | None:
+        """The current ONNX export of the model, or None (then sentence-transformers is used)."""
+        folder = find_export(self.name)
+        try:
+            source = Path(resolve_model_path(self.name))
+        except EmbeddingError:
+            source = None  # the export alone is enough to run; without the weights it cannot be checked
+        encoder = load_encoder(folder, source if source is not None and source.is_dir() else None)
+        if encoder is None:
+            if self.backend_choice == "onnx":
+                raise EmbeddingError(
+                    f"embedding model {self.name!r}: no current ONNX export "
+                    f"(run: python -m evaluator.onnx_export --model {self.name})"
+                )
+            log.info("embedding model %r: no current ONNX export; using sentence-transformers", self.name)
+        return encoder
+
     @property
     def dim(self) -> int:
-        dim = self._load().get_sentence_embedding_dimension()
+        model = self._load()
+        if isinstance(model, OnnxEncoder):
+            return model.dim
+        dim = model.get_sentence_embedding_dimension()
         if dim is None:
             raise EmbeddingError(f"embedding model {self.name!r}: unknown dimension")
         return int(dim)
@@ -95,13 +148,17 @@ class Embedder:
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if not missing:
             return np.stack([known[t] for t in texts])
-        vectors = self._load().encode(
-            missing,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self._load()
+        if isinstance(model, OnnxEncoder):
+            vectors = model.embed(missing, batch_size=batch_size)
+        else:
+            vectors = model.encode(
+                missing,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
         with self._recent_lock:
             self._recent.update(fresh)

