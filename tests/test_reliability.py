@@ -348,3 +348,53 @@ def test_service_restart_mid_job_keeps_finished_turns_and_reports_the_job_state(
     for t in report.turns:
         if t.key in kept:
             assert t.evaluation == kept[t.key].evaluation  # the finished turn itself, not a new grade
+
+
+def test_a_server_stopping_mid_job_marks_it_interrupted_and_the_next_start_resumes_it(tmp_path: Path) -> None:
+    from evaluator.service import JobStore, TranscriptRequest
+
+    gate = threading.Event()
+    runs: list[list[str]] = []
+
+    def runner(request: Any, default_judge: str, progress: Any) -> TranscriptReport:
+        """A batch of three turns that finishes one, then waits: as `run_turns` drives the observer."""
+        kept = {r.turn.index for r in progress.kept}
+        runs.append(sorted(r.key for r in progress.kept))
+        progress.started(3, len(kept))
+        finished = list(progress.kept)
+        for index in (i for i in (1, 2, 3) if i not in kept):
+            turn = TranscriptTurn(index=index, question=f"问题{index}？", answer="回答")
+            result = TurnResult(key=f"turn-{index}", turn=turn, status="unanswered")
+            progress.finished(result)  # raises when the store is closing: the batch stops here
+            finished.append(result)
+            gate.wait(timeout=30)
+        from evaluator.summary import summarize
+
+        ordered = tuple(sorted(finished, key=lambda r: r.turn.index))
+        return TranscriptReport(source="<transcript>", judge="offline", complete=True, turns=ordered,
+                                summary=summarize(ordered, total=3), reused=len(kept))  # fmt: skip
+
+    path = tmp_path / JOBS_FILE
+    first = JobStore(path, runner)
+    job = first.submit(TranscriptRequest(transcript="问：a？\n答：b"), "offline")
+    deadline = time.monotonic() + 30
+    while (view := first.view(job.id)) is None or view.finished < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first.close()  # the server stops while the job waits in its second turn
+    gate.set()
+    while (view := first.view(job.id)) is None or view.status == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert view.status == "interrupted" and view.error is not None and view.error["type"] == "interrupted"
+    assert view.turns is not None and [t.key for t in view.turns] == ["turn-1", "turn-2"]
+
+    second = JobStore(path, runner)  # the next start
+    assert second.resume() == [job.id]
+    while (view := second.view(job.id)) is None or view.status != "done":
+        assert time.monotonic() < deadline, view
+        time.sleep(0.02)
+    assert runs == [[], ["turn-1", "turn-2"]]  # the second run started from the finished turns
+    assert view.report is not None and view.report.reused == 2 and view.resumed == 1
+    assert [t.key for t in view.report.turns] == ["turn-1", "turn-2", "turn-3"]
+    second.close()
