@@ -433,14 +433,20 @@ class JobStore:
             for job_id, owner, status, request in rows:
                 if status != "interrupted" and owner != self.owner and _alive(owner):
                     continue  # another server on this home is running it
+                # Taken only if still as read: two servers starting on one home never both run it.
+                claimed = self._db.connection().execute(
+                    "UPDATE jobs SET status = 'queued', owner = ?, error = NULL, resumed = resumed + 1 "
+                    "WHERE id = ? AND owner = ? AND status = ?",
+                    (self.owner, job_id, owner, status),
+                )
+                if claimed.rowcount != 1:
+                    continue
                 try:
                     body = TranscriptRequest.model_validate_json(request)
-                except ValueError as exc:
-                    self._set(job_id, status="interrupted", owner=self.owner,
+                except ValueError as exc:  # stored by another version: it can never run, so it fails
+                    self._set(job_id, status="failed", ended=time.time(),
                               error=json.dumps(error_of(exc), ensure_ascii=False))  # fmt: skip
                     continue
-                self._set(job_id, status="queued", owner=self.owner, error=None)
-                self._execute("UPDATE jobs SET resumed = resumed + 1 WHERE id = ?", (job_id,))
                 taken.append(job_id)
                 self._pool.submit(self._run, job_id, body)
         return taken
