@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +12,32 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from evaluator.errors import EvaluatorError
+from evaluator.errors import EvaluatorError, InputError
+
+
+def _plain_help() -> None:
+    """Help that reads like a man page: no `<bool>` beside a flag, `FILE` rather than `{file}` in usage.
+
+    Typer prints both by default; patched here (guarded, so another Typer version only loses the polish)."""
+    from typer import core
+
+    option_type = getattr(core.TyperOption, "display_type_rich", None)
+    if option_type is not None:
+
+        def display_type_rich(self: core.TyperOption, ctx: typer.Context) -> str | None:
+            return None if self.is_flag else option_type(self, ctx)
+
+        core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+
+        def usage_name(self: core.TyperArgument) -> str:
+            name = (self.metavar or self.name or "arg").upper()
+            return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+        core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_help()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grade answers to LLM interview questions.")
 bank_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the question bank.")
@@ -37,7 +64,41 @@ def _emit(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise EvaluatorError(f"{output}: cannot write ({exc.strerror})") from exc
+        raise InputError(f"{output}: cannot write ({exc.strerror})") from exc
+
+
+def _check_output(output: Path | None) -> None:
+    """Fail on an unwritable -o before any grading, not after it."""
+    if output is None:
+        return
+    parent = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise InputError(f"{output}: cannot write the report (it is a directory)")
+    if not parent.is_dir():
+        raise InputError(f"{output}: cannot write the report (directory {parent} does not exist)")
+    if not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise InputError(f"{output}: cannot write the report (permission denied)")
+
+
+def _check_question_id(ids: list[str], question_id: str | None) -> None:
+    if question_id is None or question_id in ids:
+        return
+    close = difflib.get_close_matches(question_id, ids, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else "`evaluate match QUESTION` shows the ids"
+    raise InputError(f"--question-id {question_id}: no such question in the bank; {hint}")
+
+
+def _transcript_note(file: str, answer: str) -> None:
+    """An answer file that is really a mock-interview transcript gets pointed at `evaluate transcript`."""
+    from evaluator.transcript import parse_transcript
+
+    try:
+        turns = parse_transcript(answer, file)
+    except EvaluatorError:
+        return
+    if len(turns) >= 2:
+        typer.echo(f"note: {file} looks like a mock-interview transcript ({len(turns)} question/answer turns); "
+                   f"to grade each answer, run `evaluate transcript {file}`", err=True)  # fmt: skip
 
 
 @app.command()
@@ -63,22 +124,39 @@ def grade(
     from evaluator.inputs import read_text_file
 
     answer = read_text_file(file)
+    _check_output(output)
+    _transcript_note(file, answer)
     # Only now the pipeline (FAISS, scikit-learn, the models): bad input fails in a fraction of a second.
     from evaluator import Evaluator
     from evaluator.judges.openai_judge import JudgeOptions
-    from evaluator.reports import render_terminal, to_json, to_markdown
+    from evaluator.reports import render_terminal, report_language, to_json, to_markdown
 
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
     ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples)
+    _check_question_id(ev.bank.ids, question_id)
     result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference)
+    lang = report_language(answer)
     if fmt is Format.json:
         _emit(to_json(result), output)
     elif fmt is Format.markdown or output is not None:
-        _emit(to_markdown(result), output)
+        _emit(to_markdown(result, lang), output)
     else:
-        render_terminal(result, Console())
+        render_terminal(result, Console(), lang)
     if result.question_id is None:
         raise typer.Exit(NO_CONFIDENT_MATCH)
+
+
+def _names_a_file(text: str) -> bool:
+    """One token that is an existing file or ends like a text file name (a question has words or a '?')."""
+    one = text.strip()
+    if not one or any(ch.isspace() for ch in one) or "?" in one or "？" in one:
+        return False
+    if one.lower().endswith((".txt", ".md", ".markdown", ".json", ".jsonl")):
+        return True
+    try:
+        return Path(one).is_file()
+    except OSError:  # a name too long for the file system is a text, not a file
+        return False
 
 
 @app.command()
@@ -92,6 +170,12 @@ def match(
     from evaluator.inputs import read_text_file
     from evaluator.reports import candidates_lines
 
+    if not answer and _names_a_file(text):
+        if not Path(text).is_file():
+            raise InputError(f"{text}: file not found (to match a question text that looks like a file name, "
+                             "add a space or a question mark)")  # fmt: skip
+        answer = True  # a file name is never meant as a question text: match the answer inside it
+        typer.echo(f"{text} is a file: matching the answer in it (as --answer)", err=True)
     ev = Evaluator(bank=bank, judge="offline")
     m = ev.match(answer=read_text_file(text)) if answer else ev.match(question=text)
     typer.echo(f"confident: {m.confident} (margin {m.margin:.3f})")
@@ -194,15 +278,17 @@ def transcript_cmd(
     from evaluator import transcript_reports as tr
     from evaluator.batch import BatchInterrupted, default_results_path, run_turns
     from evaluator.judges.openai_judge import JudgeOptions
+    from evaluator.reports import report_language
     from evaluator.transcript import load_transcript
 
     name, turns = load_transcript(file)  # bad input fails before the model loads
+    _check_output(output)
     os.environ["EVALUATOR_CONCURRENCY"] = str(concurrency)  # the LLM judge's own limit on calls in flight
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
     ev = Evaluator(bank=bank, judge=judge, judge_options=options)
     path = results or default_results_path(ev.home, name, turns)
     interrupted = False
-    with tr.ProgressBar(Console(stderr=True)) as bar:
+    with tr.ProgressBar(Console(stderr=True), report_language(*[t.answer for t in turns])) as bar:
         try:
             report = run_turns(ev, turns, source=name, results=path, resume=resume, overwrite=results is None,
                                concurrency=concurrency, observer=bar)  # fmt: skip
@@ -297,6 +383,21 @@ def serve(
     run_service(host, port, bank=bank, judge=judge, workers=workers)
 
 
+USAGE_ERROR = 2
+
+
+def _usage_line(exc: typer.TyperException) -> str:
+    """A usage error as one line: the problem and where to look, never the usage block or a traceback."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "evaluate"
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `evaluate` or `evaluate bank`: help went to stdout
+        what = "an answer file or a command" if command == "evaluate" else "a command"
+        return f"error: {command} needs {what}; see `{command} --help`"
+    # pydantic-style coercion messages start with "Value error, "; the user never wrote pydantic.
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
+    return f"error: {message} (see `{command} --help`)"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -306,7 +407,8 @@ def main(argv: list[str] | None = None) -> None:
     if args and args[0] not in SUBCOMMANDS and (args[0] == "-" or not args[0].startswith("-")):
         args.insert(0, "grade")  # `evaluate answer.txt` is `evaluate grade answer.txt`
     try:
-        code = app(args, standalone_mode=False)  # a command's typer.Exit(n) comes back as n here
+        # a command's typer.Exit(n) comes back as n here
+        code = app(args, prog_name="evaluate", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except EvaluatorError as exc:
@@ -319,14 +421,16 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         if debug:
             raise
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())
+        typer.echo(_usage_line(exc), err=True)
+        sys.exit(USAGE_ERROR)
+    except Exception as exc:  # anything unexpected: one line, no traceback
+        if debug:
+            raise
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
         sys.exit(1)
 

@@ -132,12 +132,14 @@ class ResultsLog:
         results: dict[str, TurnResult] = {}
         bad = 0
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return results, 0
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise InputError(f"{self.path}: cannot read the results file ({exc})") from exc
-        for line in text.splitlines():
+        # Split as bytes: a write cut inside a multi-byte character spoils only its own line (pydantic
+        # rejects the bad UTF-8 there), not the decoding of the whole file.
+        for line in data.split(b"\n"):
             if not line.strip():
                 continue
             try:

@@ -182,7 +182,8 @@ class Evaluator:
             CriterionResult(
                 id=c.id, description=c.description, weight=c.weight, level=by_id[c.id].level,
                 evidence=by_id[c.id].evidence, comment=by_id[c.id].comment,
-                evidence_verified=by_id[c.id].evidence_verified,
+                evidence_verified=by_id[c.id].evidence_verified, wrong_claim=by_id[c.id].wrong_claim,
+                similarity=by_id[c.id].similarity, baseline=by_id[c.id].baseline,
             )
             for c in q.rubric.criteria
         )  # fmt: skip

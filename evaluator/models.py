@@ -175,6 +175,9 @@ class CriterionVerdict(BaseModel):
     evidence: str = Field(default="", description="verbatim quote from the answer, or empty")
     comment: str = ""
     evidence_verified: bool = True
+    wrong_claim: str = Field(default="", description="a wrong claim the answer makes about this point, if any")
+    similarity: float | None = Field(default=None, description="offline judge: best cosine of a clause to the point")
+    baseline: float | None = Field(default=None, description="offline judge: the answer's cosine baseline")
 
 
 class Usage(BaseModel):
@@ -238,6 +241,9 @@ class CriterionResult(Strict):
     evidence: str
     comment: str
     evidence_verified: bool = True
+    wrong_claim: str = ""
+    similarity: float | None = None
+    baseline: float | None = None
 
 
 class Evaluation(Strict):
@@ -331,6 +337,7 @@ class StudyItem(Strict):
     level: Level
     value: float = Field(description="weight × the part not covered (missing 1, partial 0.5)")
     turns: tuple[int, ...]
+    wrong_claim: str = Field(default="", description="a wrong claim asserted about this point: correct it first")
 
 
 class TranscriptSummary(Strict):

@@ -64,6 +64,7 @@ DEFAULT_WORKERS = 8
 MAX_ACTIVE_JOBS = 4
 KEEP_FINISHED_JOBS = 100
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI and ReDoc, served from the fastapi-offline wheel: no CDN
 OPEN_PATHS = frozenset({"/", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 JudgeName = Literal["auto", "offline", "openai"]
@@ -286,7 +287,7 @@ class TokenAuth:
 
     @staticmethod
     def _guarded(path: str) -> bool:
-        return path not in OPEN_PATHS and not path.startswith("/static/")
+        return path not in OPEN_PATHS and not path.startswith(("/static/", DOCS_ASSETS + "/"))
 
 
 # -- transcript jobs --------------------------------------------------------------------------------
@@ -587,6 +588,8 @@ class Service:
                 422, "no_confident_match",
                 "no bank question matches the question text confidently enough to grade the answer; send one of "
                 "the candidates' ids as question_id" if body.question else
+                "no bank question matches the question text confidently enough to grade the answer; send one of "
+                "the candidates' ids as question_id" if body.question else
                 "no bank question matches this answer confidently enough to grade it; send one of the "
                 "candidates' ids as question_id, or the question text as question",
                 candidates=[c.model_dump(mode="json") for c in result.match.candidates],
@@ -662,8 +665,11 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
         summary="Grades answers to LLM-engineering interview questions against rubrics and reference answers.",
         description=(__doc__ or "").split("\n\n", 1)[-1],
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own pages load their scripts from a CDN: blank offline; served below
+        redoc_url=None,
     )
     app.state.service = service
+    _offline_docs(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -678,9 +684,22 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if bad_json is not None:  # its loc is a character position, not a field
+            loc = bad_json.get("loc", ())
+            where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+            why = (bad_json.get("ctx") or {}).get("error", "")
+            message = f"the request body is not valid JSON{where}" + (f" ({why})" if why else "")
+            return _error_response(400, "invalid_request", message, details=[{"field": "", "problem": message}])
+        content_type = request.headers.get("content-type", "")
+        if errors and all(tuple(e.get("loc", ())) == ("body",) for e in errors) and "json" not in content_type:
+            message = (f"the request body must be a JSON object sent with Content-Type: application/json "
+                       f"(got {content_type or 'no Content-Type'})")  # fmt: skip
+            return _error_response(400, "invalid_request", message, details=[{"field": "", "problem": message}])
         details = [
             {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
-            for e in exc.errors()
+            for e in errors
         ]
         first = details[0] if details else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else str(first["problem"])
@@ -776,6 +795,35 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(TokenAuth, token=token)  # outermost: nothing runs for an unauthenticated request
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc with their scripts and styles served from this server."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.responses import HTMLResponse
+
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=f"{app.title} · API", oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )  # fmt: skip
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json", title=f"{app.title} · API", redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False,
+        )  # fmt: skip
 
 
 def is_loopback(host: str) -> bool:

@@ -36,8 +36,9 @@ def strongest_weakest(topics: Sequence[TopicScore]) -> tuple[tuple[TopicScore, .
 def study_next(results: Sequence[TurnResult], limit: int = STUDY_ITEMS) -> list[StudyItem]:
     """The rubric points most worth studying: missing (or partial) criteria of graded turns.
 
-    Value = criterion weight × the part not covered (missing 1, partial 0.5); ties go to the question
-    answered worst. At most one point per question comes first, so the list spans several questions."""
+    Points the candidate made a wrong claim about come first; then value = criterion weight × the part
+    not covered (missing 1, partial 0.5); ties go to the question answered worst. At most one point
+    per question comes first, so the list spans several questions."""
     items: dict[tuple[str, str], StudyItem] = {}
     turn_score: dict[tuple[str, str], float] = {}
     for r in results:
@@ -51,15 +52,20 @@ def study_next(results: Sequence[TurnResult], limit: int = STUDY_ITEMS) -> list[
             value = c.weight * (1.0 - LEVEL_VALUE[c.level])
             old = items.get(key)
             turns = (*old.turns, r.turn.index) if old else (r.turn.index,)
+            claim = c.wrong_claim or (old.wrong_claim if old else "")
             if old is None or value > old.value:
                 items[key] = StudyItem(
                     question_id=ev.question_id, question=ev.question or "", topic=ev.topic or "",
                     criterion=c.description, weight=c.weight, level=c.level, value=value, turns=turns,
+                    wrong_claim=claim,
                 )  # fmt: skip
             else:
-                items[key] = old.model_copy(update={"turns": turns})
+                items[key] = old.model_copy(update={"turns": turns, "wrong_claim": claim})
             turn_score[key] = min(turn_score.get(key, 100.0), ev.score)
-    ranked = sorted(items, key=lambda k: (-items[k].value, turn_score[k], -items[k].weight, k))
+    # A misconception the candidate asserted comes first: it voids the point and costs points of its own.
+    ranked = sorted(
+        items, key=lambda k: (not items[k].wrong_claim, -items[k].value, turn_score[k], -items[k].weight, k)
+    )
     chosen: list[tuple[str, str]] = []
     for k in ranked:  # one per question first
         if len(chosen) < limit and all(k[0] != c[0] for c in chosen):

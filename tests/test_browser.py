@@ -1,7 +1,10 @@
-"""The practice page in headless Chromium (Debian's `chromium`), driven over the DevTools protocol.
+"""The practice page, the API docs and the transcript HTML report in headless Chromium (Debian's
+`chromium`), driven over the DevTools protocol.
 
-The test picks a question, types an answer, clicks 提交评分 and reads the score off the page. Chromium
-missing: skipped on a workstation, a failure under CI (CI=1), where .ci/run installs it.
+The browser runs with the network off (every host name but 127.0.0.1 fails to resolve), so a page that
+needs a CDN shows it. Each test saves a screenshot under $EVALUATOR_SCREENSHOTS (default: the test's
+temp dir) to look at. Chromium missing: skipped on a workstation, a failure under CI (CI=1), where
+.ci/run installs it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +28,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from evaluator import Evaluator
 from evaluator.service import create_app
+from evaluator.transcript_reports import to_html
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -38,6 +45,7 @@ CHROMIUM_FLAGS = [
     "--remote-allow-origins=*",
     "--remote-debugging-port=0",
     "--window-size=1200,1600",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # the network is off: loopback only
 ]
 
 
@@ -88,12 +96,15 @@ class Page:
                 raise AssertionError(f"timed out waiting for {expression}; status: {self.js(STATUS)!r}")
             time.sleep(0.1)
 
-    def screenshot_if_asked(self) -> None:
-        """EVALUATOR_SCREENSHOT=page.png saves what the page shows, to look at."""
-        path = os.environ.get("EVALUATOR_SCREENSHOT")
-        if path:
-            shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-            Path(path).write_bytes(base64.b64decode(shot["data"]))
+    def screenshot(self, folder: Path, name: str) -> Path:
+        """Save what the page shows (the whole page) as folder/name.png, to look at."""
+        shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path = folder / f"{name}.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def requested_urls(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
 
     def click(self, selector: str) -> None:
         """A real mouse click at the element's centre (not element.click())."""
@@ -142,10 +153,23 @@ def page(browser: str) -> Iterator[Page]:
         p = Page(ws)
         p.send("Runtime.enable")
         p.send("Page.enable")
+        p.send("Network.enable")
         yield p
 
 
-def test_answer_a_question_and_read_the_score(evaluator: Evaluator, page: Page) -> None:
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("EVALUATOR_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def local_only(urls: list[str]) -> None:
+    outside = [u for u in urls if not u.startswith(("http://127.0.0.1", "data:", "file:", "about:", "blob:"))]
+    assert not outside, outside
+
+
+def test_answer_a_question_and_read_the_score(evaluator: Evaluator, page: Page, shots: Path) -> None:
     expected = evaluator.evaluate(ANSWER, question_id=QID)
     assert expected.score is not None
     with running(create_app(evaluator, token="")) as url:
@@ -189,7 +213,28 @@ def test_answer_a_question_and_read_the_score(evaluator: Evaluator, page: Page) 
         reference = page.wait_for("!document.getElementById('reference-box').hidden"
                                   " && document.getElementById('reference').textContent")  # fmt: skip
         assert reference == evaluator.bank.get(QID).reference
-        page.screenshot_if_asked()
+
+        # in Chinese throughout, and the candidate-facing part shows no similarities or thresholds
+        assert page.js("document.documentElement.lang") == "zh-CN"
+        levels = page.js("[...document.querySelectorAll('#criteria .level')].map(e => e.textContent)")
+        assert set(levels) <= {"✔ 已答到", "◐ 部分答到", "✘ 未答到"}
+        comments = page.js("[...document.querySelectorAll('#criteria .meta')].map(e => e.textContent)")
+        assert comments and not any(re.search(r"\d\.\d", c) for c in comments), comments
+        assert page.js("document.getElementById('band').textContent") in {"优秀", "良好", "及格", "较弱", "很差"}
+
+        # the details section: every part times its share adds up to the score shown
+        assert page.js("document.getElementById('details-box').open") is False
+        page.click("#details-box summary")
+        parts = page.wait_for(
+            "document.getElementById('details-box').open && document.getElementById('parts').innerText"
+        )
+        assert expected.parts is not None and (expected.parts.anchor is None or "与评分样例对比" in parts)
+        terms = re.findall(r"([\d.]+) × ([\d.]+)", parts)
+        penalty = re.search(r"错误说法扣分 ([\d.]+)", parts)
+        total = sum(float(v) * float(w) for v, w in terms) - (float(penalty.group(1)) if penalty else 0.0)
+        assert total == pytest.approx(expected.score, abs=0.3), parts
+        assert parts.endswith(f"= {expected.score:.1f}")
+        page.screenshot(shots, "practice-page-zh")
 
         # a random question from the chosen topic
         page.click("#random")
@@ -198,3 +243,78 @@ def test_answer_a_question_and_read_the_score(evaluator: Evaluator, page: Page) 
 
     thrown = [e for e in page.events if e.get("method") == "Runtime.exceptionThrown"]
     assert not thrown, thrown
+
+
+def test_api_docs_render_with_the_network_off(evaluator: Evaluator, page: Page, shots: Path) -> None:
+    with running(create_app(evaluator, token="")) as url:
+        page.send("Page.navigate", url=url + "/docs")
+        page.wait_for("document.querySelectorAll('.opblock').length > 0", timeout=60)
+        paths = page.js("[...document.querySelectorAll('.opblock-summary-path')].map(e => e.textContent)")
+        assert "/v1/evaluate" in [p.replace("\u200b", "") for p in paths]
+        assert "interview-evaluator" in page.js("document.querySelector('.info .title').textContent")
+        page.screenshot(shots, "api-docs")
+        page.send("Page.navigate", url=url + "/redoc")
+        page.wait_for("document.body && document.body.innerText.includes('/v1/evaluate')", timeout=60)
+    local_only(page.requested_urls())
+
+
+def test_transcript_report_in_chinese(evaluator: Evaluator, page: Page, shots: Path, tmp_path: Path) -> None:
+    report = evaluator.evaluate_transcript(ROOT / "examples" / "interview_zh.md")
+    graded = [r for r in report.turns if r.evaluation is not None and r.evaluation.score is not None]
+    assert graded and any(r.status == "unmatched" for r in report.turns)
+    # One graded turn at exactly 0, as an answer that earns nothing is graded, so its bar is checked.
+    zero = graded[-1]
+    assert zero.evaluation is not None
+    turns = tuple(
+        r.model_copy(update={"evaluation": zero.evaluation.model_copy(update={"score": 0.0})}) if r is zero else r
+        for r in report.turns
+    )
+    report = report.model_copy(update={"turns": turns})
+    path = tmp_path / "report.html"
+    path.write_text(to_html(report), encoding="utf-8")
+
+    page.send("Page.navigate", url=path.as_uri())
+    page.wait_for("document.readyState === 'complete'")
+    assert page.js("document.documentElement.lang") == "zh-CN"
+    assert page.js("document.querySelector('h1').textContent") == "模拟面试报告"
+    headings = page.js("[...document.querySelectorAll('h2, h3')].map(e => e.textContent)")
+    assert {"各主题得分", "接下来学什么", "每轮得分", "各轮结果", "逐轮详情"} <= set(headings), headings
+    text = page.js("document.body.innerText")
+    for english in ("Mock interview", "Study next", "Score by topic", "graded", "not in the bank", "closest"):
+        assert english not in text, english
+
+    # every graded turn shows a bar, a 0 included; an ungraded one shows an empty track
+    bars = page.js(
+        "[...document.querySelectorAll('#turns tr')].slice(1).map(tr => {"
+        " const s = tr.querySelector('.bar > span'); return s ? s.getBoundingClientRect().width : -1; })"
+    )
+    for r, width in zip(report.turns, bars, strict=True):
+        assert (width > 0) if _graded(r) else (width == -1), (r.turn.index, width)
+    columns = page.js("[...document.querySelectorAll('svg[aria-label=\"每轮得分\"] rect[data-score]')]"
+                      ".map(e => [e.dataset.score, e.getBoundingClientRect().height])")  # fmt: skip
+    assert ["0", columns[-1][1]] in columns and all(h >= 2 for _, h in columns)
+
+    # the topic chart's labels read at 14 px or more, in Chinese
+    sizes = page.js(
+        "[...document.querySelectorAll('#topics svg text[text-anchor=\"end\"]')]"
+        ".map(e => [e.textContent, e.getBoundingClientRect().height])"
+    )
+    assert sizes and all(h >= 14 for _, h in sizes), sizes
+    assert all(re.search(r"[\u4e00-\u9fff]", name) for name, _ in sizes), sizes
+
+    # "closest" once per unmatched turn, with no numbers; "study next" says to correct wrong claims
+    page.js("document.querySelectorAll('details').forEach(d => d.open = true)")
+    for r in report.turns:
+        if r.status == "unmatched" and r.candidates:
+            detail = page.js(f"document.getElementById('turn-{r.turn.index}').innerText")
+            assert detail.count("题库中最接近的题目") == 1 and not re.search(r"\d\.\d\d", detail), detail
+    study = page.js("[...document.querySelectorAll('#study li')].map(li => li.innerText)")
+    for item, shown in zip(report.summary.study_next, study, strict=True):
+        assert shown.startswith("纠正错误说法：") == bool(item.wrong_claim), shown
+    page.screenshot(shots, "transcript-report-zh")
+    local_only(page.requested_urls())
+
+
+def _graded(r: object) -> bool:
+    ev = getattr(r, "evaluation", None)
+    return ev is not None and ev.score is not None

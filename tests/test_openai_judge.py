@@ -380,7 +380,7 @@ def test_unscored_is_not_zero_in_the_evaluation(server, embedder, index_home):
 
     assert result.score is None and result.parts is None
     assert result.unscored_reason is not None and "Invalid JSON" in result.unscored_reason
-    assert "Unscored" in to_markdown(result)
+    assert "Unscored" in to_markdown(result, "en")
 
 
 def test_prose_around_json_is_not_sliced(server, question):
@@ -421,9 +421,9 @@ def test_evidence_not_in_the_answer_drops_the_level(server, embedder, index_home
     assert result.score is not None
     assert {c.level for c in result.criteria} == {Level.partial}  # met -> partial, for every criterion
     assert all(not c.evidence_verified and c.evidence == "" for c in result.criteria)
-    assert to_markdown(result).count("| partial | (quote not found in the answer) |") == 4
+    assert to_markdown(result, "en").count("| ◐ partial | (quote not found in the answer)") == 4
     console = Console(record=True, width=200)
-    render_terminal(result, console)
+    render_terminal(result, console, "en")
     assert console.export_text().count("(quote not found in the answer)") == 4
 
 
@@ -434,7 +434,7 @@ def test_verbatim_evidence_keeps_the_level(server, embedder, index_home):
     assert all(c.evidence_verified for c in result.criteria)
     line = judge_meta_line(result)
     assert "model test-model" in line and PROMPT_VERSION in line and "cache miss" in line and "tokens" in line
-    assert f"- judge {line}" in to_markdown(result)
+    assert f"- judge {line}" in to_markdown(result, "en")
 
 
 # -- prompt injection -------------------------------------------------------------------------

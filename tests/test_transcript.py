@@ -313,9 +313,11 @@ def test_results_file_has_one_valid_line_per_turn(zh_report: tuple[TranscriptRep
 def test_reports_render_in_every_format(zh_report: tuple[TranscriptReport, Path]) -> None:
     report, _ = zh_report
     assert TranscriptReport.model_validate_json(to_json(report)) == report
-    md = to_markdown(report)
-    assert md.startswith("# Mock interview report") and "## Scores by topic" in md and "## Study next" in md
-    assert "not in the bank" in md and "## Turn 2" in md
+    md = to_markdown(report)  # a Chinese interview: Chinese labels
+    assert md.startswith("# 模拟面试报告") and "## 各主题得分" in md and "## 接下来学什么" in md
+    assert "不在题库中" in md and "## 第 2 轮" in md
+    english = to_markdown(report, "en")
+    assert english.startswith("# Mock interview report") and "## Score by topic" in english
     page = to_html(report)
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page and page.count("<svg") == 2
     for external in ("<script", "<link", "src=", "href=", "url(", "@import", "http://", "https://"):

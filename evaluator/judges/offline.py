@@ -347,33 +347,50 @@ def verdict_from_analysis(
     contradicted = {
         analysis.criterion_ids[analysis.error_criterion[e]]: e for e in sorted(wrong, reverse=True)
     } if analysis.error_criterion else {}  # fmt: skip
+    chinese = is_chinese(" ".join(analysis.units))
     for f in criterion_findings(analysis, params, wrong):
         unit = analysis.units[f.unit] if f.unit >= 0 else ""
-        if f.id in contradicted:
-            comment = f"回答在该要点上有错误说法：{analysis.errors[contradicted[f.id]]}"
-        elif f.unit >= 0 and analysis.enumeration[f.unit]:
-            comment = f"只在术语罗列中提到（相似度 {f.cosine:.2f}，基线 {analysis.baseline:.2f}），没有解释"
-        else:
-            comment = f"最相近的句子与该要点的相似度 {f.cosine:.2f}（基线 {analysis.baseline:.2f}）"
+        claim = analysis.errors[contradicted[f.id]] if f.id in contradicted else ""
+        listed = f.unit >= 0 and bool(analysis.enumeration[f.unit])
         verdicts.append(
             CriterionVerdict(
                 criterion_id=f.id,
                 level=f.level,
                 evidence=unit if f.level is not Level.missing else "",
-                comment=comment,
+                # Words for the candidate; the numbers behind them stay in similarity/baseline.
+                comment=_comment(f.level, claim, listed, chinese),
+                wrong_claim=claim,
+                similarity=round(f.cosine, 4),
+                baseline=round(analysis.baseline, 4),
             )
         )
     errors = [f"{analysis.errors[e]}（原文：「{analysis.units[u]}」）" for e, u in sorted(wrong.items())]
     estimate = anchor_grade(analysis, params, exclude_anchor)
-    chinese = is_chinese(" ".join(analysis.units))
     enumerated = analysis.enumeration_share >= ENUMERATION_NOTE_SHARE
+    strong = estimate is not None and estimate >= STRONG_ANCHOR_GRADE
     return JudgeVerdict(
-        feedback=_feedback(question, verdicts, by_id, errors, chinese, enumerated),
+        feedback=_feedback(question, verdicts, by_id, errors, chinese, enumerated, strong),
         criteria=verdicts,
         errors=errors,
         anchor_estimate=estimate,
         judge=NAME,
     )
+
+
+STRONG_ANCHOR_GRADE = 85.0  # graded answers this close to the strongest ones need no "how to score higher"
+
+
+def _comment(level: Level, claim: str, listed: bool, chinese: bool) -> str:
+    """Why this level, in the candidate's language and without the similarities behind it."""
+    if claim:
+        return f"这一点上有错误说法：{claim}" if chinese else f"The answer makes a wrong claim here: {claim}"
+    if listed and level is not Level.missing:
+        return "只在术语罗列中提到，没有解释" if chinese else "Only named in a list of terms, not explained"
+    if chinese:
+        return {Level.met: "回答讲清了这一点", Level.partial: "提到了，但讲得不够完整或具体",
+                Level.missing: "回答没有讲到这一点"}[level]  # fmt: skip
+    return {Level.met: "The answer explains this point", Level.partial: "Touched on, but not fully or concretely",
+            Level.missing: "The answer does not cover this point"}[level]  # fmt: skip
 
 
 def _feedback(
@@ -383,9 +400,13 @@ def _feedback(
     errors: list[str],
     chinese: bool,
     enumerated: bool,
+    strong: bool = False,
 ) -> str:
     met = [v for v in verdicts if v.level is Level.met]
     gaps = sorted((v for v in verdicts if v.level is not Level.met), key=lambda v: -by_id[v.criterion_id].weight)
+    # Every point met but not graded like the strongest answers: the grade is held back by depth, so
+    # say how to add it rather than only counting points.
+    deeper = not gaps and not errors and not enumerated and not strong
     if chinese:
         parts = [f"覆盖了 {len(met)}/{len(verdicts)} 个评分要点。"]
         if enumerated:
@@ -394,6 +415,9 @@ def _feedback(
             parts.append("建议补充：" + "；".join(by_id[v.criterion_id].description for v in gaps[:3]) + "。")
         if errors:
             parts.append("注意纠正可能的错误说法：" + "；".join(errors[:2]) + "。")
+        if deeper:
+            parts.append("要点都答到了；想拿更高分，把每一点讲深讲透：说明背后的原理和原因，给出公式、数字或例子，"
+                         "讲清适用条件与取舍，做到参考答案那样完整具体。")  # fmt: skip
     else:
         parts = [f"Covered {len(met)} of {len(verdicts)} rubric points."]
         if enumerated:
@@ -402,6 +426,11 @@ def _feedback(
             parts.append("Add: " + "; ".join(by_id[v.criterion_id].description for v in gaps[:3]) + ".")
         if errors:
             parts.append("Possibly wrong claims: " + "; ".join(errors[:2]) + ".")
+        if deeper:
+            parts.append(
+                "Every point is there; to score higher, go deeper on each: the reason behind it, a formula, "
+                "number or example, and when it applies, as completely as the reference answer does."
+            )
         # Measured on eval_data's test part: English answers graded ~93 by humans get ~81 here (~59
         # before the anchor regression's profile). Say so rather than let a good candidate read a low
         # grade as their own fault.

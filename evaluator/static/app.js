@@ -114,18 +114,46 @@ async function randomQuestion() {
   showQuestion(q.id);
 }
 
+// The blend as a sum of every part times its share, so the numbers add up to the score shown:
+// (1 − β)·(α·rubric + (1 − α)·similarity) + β·anchor − penalty, clipped to 0–100.
+function partsLine(ev) {
+  const p = ev.parts;
+  if (!p) return "";
+  const beta = p.anchor === null || p.anchor === undefined ? 0 : p.anchor_weight;
+  const terms = [
+    ["评分要点", p.rubric, (1 - beta) * p.alpha],
+    ["与参考答案的接近度", p.similarity, (1 - beta) * (1 - p.alpha)],
+  ];
+  if (beta > 0) terms.push(["与评分样例对比", p.anchor, beta]);
+  let total = 0;
+  const text = terms.map(([name, value, share]) => {
+    total += value * share;
+    return name + " " + value.toFixed(1) + " × " + share.toFixed(2);
+  }).join(" + ");
+  total -= p.error_penalty || 0;
+  const penalty = p.error_penalty ? " − 错误说法扣分 " + p.error_penalty : "";
+  const clipped = Math.abs(total - ev.score) > 0.2 ? "（截断到 0–100）" : "";
+  return text + penalty + " = " + ev.score.toFixed(1) + clipped;
+}
+
+function similaritiesLine(ev) {
+  const parts = ev.criteria
+    .filter((c) => c.similarity !== null && c.similarity !== undefined)
+    .map((c) => c.id + " " + c.similarity.toFixed(2) + "（基线 " + c.baseline.toFixed(2) + "）");
+  return parts.length ? "各要点最相近句子的相似度：" + parts.join("，") : "";
+}
+
 function renderReport(ev) {
   $("report").hidden = false;
   const score = ev.score === null || ev.score === undefined ? "—" : String(Math.round(ev.score));
   $("score").textContent = score;
   $("score").dataset.score = ev.score === null || ev.score === undefined ? "" : String(ev.score);
   $("band").textContent = BANDS[ev.band] || ev.band;
-  const p = ev.parts;
-  $("parts").textContent = p
-    ? "细则得分 " + p.rubric.toFixed(1) + " × " + p.alpha.toFixed(2) + " + 相似度 " + p.similarity.toFixed(1)
-      + " × " + (1 - p.alpha).toFixed(2) + (p.error_penalty ? "，错误说法扣 " + p.error_penalty : "")
-    : (ev.unscored_reason ? "原因：" + ev.unscored_reason : "");
+  $("unscored").textContent = ev.unscored_reason ? "原因：" + ev.unscored_reason : "";
+  $("parts").textContent = partsLine(ev);
+  $("similarities").textContent = similaritiesLine(ev);
   $("judge").textContent = "评分器：" + ev.judge;
+  $("details-box").hidden = !ev.parts;
 
   const list = $("criteria");
   list.textContent = "";
@@ -144,6 +172,7 @@ function renderReport(ev) {
   $("feedback").textContent = ev.feedback || "";
   $("feedback-box").hidden = !ev.feedback;
   $("candidates-box").hidden = true;
+  $("details-box").hidden = !ev.parts;
 }
 
 function renderCandidates(candidates) {
@@ -151,8 +180,8 @@ function renderCandidates(candidates) {
   $("score").textContent = "—";
   $("score").dataset.score = "";
   $("band").textContent = BANDS.unmatched;
-  $("parts").textContent = "没有足够把握判断这是哪道题，未评分。请从下面选择题目：";
-  $("judge").textContent = "";
+  $("unscored").textContent = "没有足够把握判断这是哪道题，未评分。请从下面选择题目：";
+  $("details-box").hidden = true;
   $("criteria").textContent = "";
   $("errors-box").hidden = true;
   $("feedback-box").hidden = true;
