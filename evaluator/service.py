@@ -588,8 +588,6 @@ class Service:
                 422, "no_confident_match",
                 "no bank question matches the question text confidently enough to grade the answer; send one of "
                 "the candidates' ids as question_id" if body.question else
-                "no bank question matches the question text confidently enough to grade the answer; send one of "
-                "the candidates' ids as question_id" if body.question else
                 "no bank question matches this answer confidently enough to grade it; send one of the "
                 "candidates' ids as question_id, or the question text as question",
                 candidates=[c.model_dump(mode="json") for c in result.match.candidates],
