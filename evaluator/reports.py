@@ -102,8 +102,12 @@ def report_language(*texts: str) -> Lang:
 
 
 def evaluation_language(ev: Evaluation) -> Lang:
-    """The answer's language as the evaluation shows it: the feedback is written in it (both judges)."""
-    text = ev.feedback or " ".join(c.evidence for c in ev.criteria)
+    """The answer's language as the evaluation shows it: the quotes from the answer, and the feedback
+    (written in the answer's language by both judges) without the Chinese rubric text it cites."""
+    feedback = ev.feedback
+    for quoted in [c.description for c in ev.criteria] + list(ev.errors) + list(ev.missing):
+        feedback = feedback.replace(quoted, " ")
+    text = " ".join([c.evidence for c in ev.criteria] + [feedback])
     return report_language(text) if text.strip() else "zh"
 
 
