@@ -54,6 +54,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "status": ("状态", "status"),
     "bank": ("题库题目", "bank"),
     "closest": ("题库中最接近的题目", "closest bank questions"),
+    "closest_legend": (
+        "~编号：不在题库中的问题最接近的题库题目（未评分）",
+        "~id: the closest bank question to a question not in the bank (not graded)",
+    ),
     "by_answer": ("按回答内容匹配到题目", "matched by the answer"),
     "judge": ("评分器", "judge"),
     "results": ("结果文件", "results"),
@@ -193,7 +197,13 @@ def render_terminal(report: TranscriptReport, console: Console, lang: Lang | Non
     table = Table(title=f"{report.source} · {t('judge', lang)} {report.judge}", expand=True)
     # At 80 columns every id and status must still read whole: those columns get the width of their
     # longest entry and the question gives up width first; notes go under the question.
-    ids = [_bank_id(r) for r in report.turns]
+    # An unmatched turn shows its closest bank question in the id column as "~id" (dim), so the id
+    # stays whole there rather than folding inside a note.
+    closest = [
+        f"~{r.candidates[0].id}" if r.status == "unmatched" and not r.error and r.candidates else ""
+        for r in report.turns
+    ]
+    ids = [_bank_id(r) or near for r, near in zip(report.turns, closest, strict=True)]
     statuses = [t(r.status, lang) for r in report.turns]
     id_width = min(32, max([console.measure(Text(x)).maximum for x in ids] + [8]))
     status_width = max([console.measure(Text(x)).maximum for x in statuses] + [6])
@@ -202,18 +212,20 @@ def render_terminal(report: TranscriptReport, console: Console, lang: Lang | Non
     table.add_column(t("bank_id", lang), width=id_width, overflow="fold")
     table.add_column(t("score", lang), justify="right", width=5, no_wrap=True)
     table.add_column(t("status", lang), width=status_width, no_wrap=True)
-    for r, bank_id, status_text in zip(report.turns, ids, statuses, strict=True):
+    for r, bank_id, near, status_text in zip(report.turns, ids, closest, statuses, strict=True):
         score = _score(r)
         question = Text(("↳ " if r.turn.follow_up_of else "") + _short(r.turn.question, 60))
-        note = _status_note(r, lang)
+        note = _status_note(r, lang, closest=False)
         if note:
             question.append(f"\n{_short(note, 80)}", style="dim")
         table.add_row(
-            str(r.turn.index), question, bank_id,
+            str(r.turn.index), question, Text(bank_id, style="dim" if near else ""),
             Text("—" if score is None else f"{score:.0f}", style=_score_style(score)),
             Text(status_text, style=STATUS_STYLE[r.status]),
         )  # fmt: skip
     console.print(table)
+    if any(closest):
+        console.print(t("closest_legend", lang), style="dim", markup=False)
     head = Text()
     if s.overall is None:
         head.append(t("no_graded", lang), style="bold")
