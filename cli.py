@@ -7,12 +7,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from evaluator.errors import EvaluatorError, InputError
+
+if TYPE_CHECKING:
+    from evaluator.models import Evaluation
 
 
 def _plain_help() -> None:
@@ -135,6 +138,9 @@ def grade(
     ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples)
     _check_question_id(ev.bank.ids, question_id)
     result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference)
+    picked = _pick_candidate(result) if result.question_id is None and file != "-" else None
+    if picked is not None:
+        result = ev.evaluate(answer, question_id=picked, include_reference=show_reference)
     lang = report_language(answer)
     if fmt is Format.json:
         _emit(to_json(result), output)
@@ -143,6 +149,9 @@ def grade(
     else:
         render_terminal(result, Console(), lang)
     if result.question_id is None:
+        if result.match.candidates:
+            typer.echo("grade against one of them with --question-id ID; `evaluate bank search WORDS` finds others",
+                       err=True)  # fmt: skip
         raise typer.Exit(NO_CONFIDENT_MATCH)
 
 
@@ -202,6 +211,53 @@ def bank_check(
         typer.echo(f"bank check: {len(report.problems)} problem(s)", err=True)
         raise typer.Exit(4)
     typer.echo(f"bank check: ok ({report.n_questions} questions)")
+
+
+@bank_app.command("list")
+def bank_list(
+    topic: Annotated[str | None, typer.Option("--topic", help="Only this topic (see the list without it).")] = None,
+    bank: BankOpt = None,
+) -> None:
+    """Print every question id with its question (grade against one with --question-id ID)."""
+    from evaluator.bank import QuestionBank
+    from evaluator.config import default_bank_dir
+
+    questions = list(QuestionBank.load(Path(bank or default_bank_dir())))
+    topics = sorted({q.topic for q in questions})
+    if topic is not None and topic not in topics:
+        raise InputError(f"--topic {topic}: no such topic; topics: {', '.join(topics)}")
+    for q in questions:
+        if topic is None or q.topic == topic:
+            typer.echo(f"{q.id}\t{q.topic}\t{q.question}")
+
+
+@bank_app.command("search")
+def bank_search(
+    text: Annotated[str, typer.Argument(help="Words of the question, in any language.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="How many to show.")] = 10,
+    bank: BankOpt = None,
+) -> None:
+    """Print the bank questions closest to TEXT, best first, with their ids."""
+    from evaluator import Evaluator
+
+    if not text.strip():
+        raise InputError("bank search needs some words to search for")
+    ev = Evaluator(bank=bank, judge="offline")
+    for c in ev.match(question=text, k=limit).candidates:
+        typer.echo(f"{c.id}\t{c.question}")
+
+
+def _pick_candidate(result: Evaluation) -> str | None:
+    """On a terminal, let the user pick one of a refusal's candidates; None when not interactive."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) or not result.match.candidates:
+        return None
+    typer.echo("没有足够把握确定是哪道题。请选择题号（回车放弃）/ Pick the question (Enter to skip):", err=True)
+    for n, c in enumerate(result.match.candidates, 1):
+        typer.echo(f"  {n}. {c.question}  [{c.id}]", err=True)
+    choice = typer.prompt("#", default="", show_default=False, err=True).strip()
+    if choice.isdigit() and 1 <= int(choice) <= len(result.match.candidates):
+        return result.match.candidates[int(choice) - 1].id
+    return None
 
 
 @app.command()

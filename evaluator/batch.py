@@ -34,6 +34,7 @@ from .embedding import Embedder
 from .errors import BankError, EvaluatorError, InputError
 from .judges import Judge, JudgeRequest, OfflineJudge
 from .models import Match, Question, ResultBasis, TranscriptReport, TranscriptTurn, TurnResult, TurnStatus
+from .question_text import is_small_talk
 from .summary import summarize
 from .text import split_units
 from .transcript import load_transcript, question_focus, question_parts
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 64
-AGREE_TOP = 3  # the answer may pick among the question's top candidates
 
 
 class BatchObserver(Protocol):
@@ -204,13 +204,6 @@ class _Precomputed(Embedder):
         return np.stack([self._known[t] for t in texts]) if texts else self._base.encode([])
 
 
-def _pick(match: Match, qid: str) -> Match:
-    """A question match made confident by the answer: the chosen candidate first."""
-    first = [c for c in match.candidates if c.id == qid]
-    rest = [c for c in match.candidates if c.id != qid]
-    return Match(by="question", confident=True, candidates=(*first, *rest), margin=match.margin)
-
-
 def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None]:
     """The bank question of a turn and how it was found (None: no confident match).
 
@@ -242,17 +235,17 @@ def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None
             pick = min(ids, key=lambda i: ranked.index(i) if i in ranked else len(ranked) + ids.index(i))
             return next(m for m in sure if m.best is not None and m.best.id == pick), "question+answer"
     qm = ev.match(question=question_focus(turn.question))
-    if qm.confident or qm.best is None:
-        return qm, ("question" if qm.confident else None)
+    if qm.best is None:
+        return qm, None
     am = by_answer()
-    if am is not None and am.best is not None:
-        near = {c.id for c in qm.candidates[:AGREE_TOP]}
-        if qm.best.score >= ev.calibration.match.question_min and am.best.id in near:
-            return _pick(qm, am.best.id), "question+answer"
-        if am.best.id == qm.best.id and am.best.score >= ev.calibration.match.answer_min:  # both agree
-            return _pick(qm, am.best.id), "question+answer"
-        if turn.follow_up_of is not None and am.confident:
-            return am, "answer"
+    if am is not None:
+        picked = ev.resolve_by_answer(qm, turn.answer, am)
+        if picked is not None:
+            return picked, ("question" if picked is qm else "question+answer")
+    if qm.confident:
+        return qm, "question"
+    if am is not None and turn.follow_up_of is not None and am.confident:
+        return am, "answer"
     return qm, None
 
 
@@ -392,6 +385,8 @@ def _failed(turn: TranscriptTurn, key: str, exc: Exception) -> TurnResult:
 
 def _plan(view: Evaluator, judge_name: str, turn: TranscriptTurn, key: str) -> TurnResult | _Graded:
     """Match one turn: a final result (unmatched, unanswered) or what to judge."""
+    if not turn.question_id and is_small_talk(turn.question):
+        return TurnResult(key=key, turn=turn, status="unmatched", not_a_question=True)
     try:
         match, how = choose_match(view, turn)
     except BankError as exc:  # a pinned id that is not in the bank

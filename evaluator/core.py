@@ -15,6 +15,9 @@ from .errors import InputError
 from .index import BankIndex, load_or_build, reference_similarity
 from .judges import Judge, JudgeRequest, OfflineJudge
 from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts, Usage
+from .multilingual import MultilingualEmbedder
+from .question_match import QuestionIndex, load_question_index
+from .question_text import focus
 from .scoring import band, blend, error_penalty, rubric_score, similarity_score
 from .verify import criteria_problems, verify_evidence
 
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
     from .models import TranscriptReport
 
 TOP_K = 5
+# Candidates within this score of a question's top one are "close": the answer may choose among them.
+SIBLING_WINDOW = 0.06
+SIBLINGS_MAX = 3
 MAX_SAMPLE_THREADS = 8
 
 
@@ -59,6 +65,9 @@ class Evaluator:
         self.samples = samples
         self._judge: Judge | None = judge if not isinstance(judge, str | None) else None
         self._index_lock = threading.Lock()
+        self.question_embedder = MultilingualEmbedder()
+        self._question_index: QuestionIndex | None = None
+        self._question_lock = threading.Lock()
         self._judge_lock = threading.Lock()  # apart from the index's: building a judge may read the index
 
     # The index and the judge are built on first use, once: the service's threads and a batch's
@@ -71,6 +80,14 @@ class Evaluator:
                 if self._index is None:
                     self._index = load_or_build(self.bank, self.embedder, self.home)
         return self._index
+
+    @property
+    def question_index(self) -> QuestionIndex:
+        if self._question_index is None:
+            with self._question_lock:
+                if self._question_index is None:
+                    self._question_index = load_question_index(self.bank, self.question_embedder, self.home)
+        return self._question_index
 
     @property
     def judge(self) -> Judge:
@@ -96,9 +113,10 @@ class Evaluator:
             by, text = "answer", answer.strip()
         else:
             raise InputError("match needs a non-empty question or answer")
+        if by == "question":
+            return self._match_question(text, k)
         p = self.calibration.match
-        weight = p.question_lexical if by == "question" else p.answer_lexical
-        hits = self.index.search(self.embedder.encode([text])[0], text, by, k, weight)
+        hits = self.index.search(self.embedder.encode([text])[0], text, by, k, p.answer_lexical)
         candidates = tuple(
             Candidate(id=h.qid, question=self.bank.get(h.qid).question, cosine=round(h.cosine, 4),
                       score=round(h.score, 4))
@@ -106,11 +124,52 @@ class Evaluator:
         )  # fmt: skip
         top = hits[0].score if hits else 0.0
         margin = top - hits[1].score if len(hits) > 1 else top
-        if by == "question":
-            confident = top >= p.question_sure or (top >= p.question_min and margin >= p.question_margin)
-        else:
-            confident = top >= p.answer_min and margin >= p.answer_margin
+        confident = top >= p.answer_min and margin >= p.answer_margin
         return Match(by=by, confident=bool(hits) and confident, candidates=candidates, margin=round(margin, 4))
+
+    def _match_question(self, text: str, k: int) -> Match:
+        index = self.question_index
+        hits = index.rank(text, self.question_embedder.encode([focus(text)])[0], max(k, 2))
+        candidates = tuple(
+            Candidate(id=h.qid, question=self.bank.get(h.qid).question, cosine=round(h.cosine, 4),
+                      score=round(h.score, 4))
+            for h in hits[:k]
+        )  # fmt: skip
+        margin = hits[0].score - hits[1].score if len(hits) > 1 else hits[0].score if hits else 0.0
+        # A question typed exactly as one entry's question or alias needs no estimate.
+        exact = index.exact(text)
+        confident = index.confident(hits) or (exact is not None and bool(hits) and hits[0].qid == exact)
+        return Match(by="question", confident=confident, candidates=candidates, margin=round(margin, 4))
+
+    def match_with_answer(self, question: str, answer: str, k: int = TOP_K) -> Match:
+        """The question's match; when the question sits between close entries, the answer decides."""
+        qm = self.match(question=question, k=k)
+        if not answer.strip():
+            return qm
+        return self.resolve_by_answer(qm, answer) or qm
+
+    def resolve_by_answer(self, qm: Match, answer: str, answer_match: Match | None = None) -> Match | None:
+        """Among a question's close candidates (siblings such as lora-principle / lora-variants), the one the
+        answer is about; None when the question alone decides (no close sibling) or the answer names none of
+        them. Only for a question near the bank: one the bank lacks stays unmatched whatever the answer."""
+        best = qm.best
+        if best is None or best.score < self.question_index.params.min_score:
+            return None
+        near = [c for c in qm.candidates if best.score - c.score <= SIBLING_WINDOW][:SIBLINGS_MAX]
+        if qm.confident and len(near) < 2:
+            return None
+        am = answer_match or self.match(answer=answer)
+        pick = next((c for c in am.candidates[:SIBLINGS_MAX] if c.id in {n.id for n in near}), None)
+        if pick is None:
+            return None
+        if qm.confident and pick.id == best.id:
+            return qm
+        first = [c for c in qm.candidates if c.id == pick.id]
+        rest = [c for c in qm.candidates if c.id != pick.id]
+        return Match(
+            by="question", confident=True, candidates=(*first, *rest), margin=qm.margin, chosen_by_answer=True,
+            siblings=tuple(n.id for n in near if n.id != pick.id),
+        )  # fmt: skip
 
     def pinned(self, question_id: str) -> Match:
         q = self.bank.get(question_id)
@@ -129,7 +188,7 @@ class Evaluator:
         if question_id:
             match = self.pinned(question_id)
         elif question:
-            match = self.match(question=question)
+            match = self.match_with_answer(question, answer)
         else:
             match = self.match(answer=answer)
         if not match.confident or match.best is None:

@@ -150,6 +150,8 @@ class Match(Strict):
     confident: bool
     candidates: tuple[Candidate, ...]
     margin: float = 0.0
+    chosen_by_answer: bool = Field(default=False, description="the question was near several entries; the answer chose")
+    siblings: tuple[str, ...] = Field(default=(), description="close entries the answer ruled out")
 
     @property
     def best(self) -> Candidate | None:
@@ -310,6 +312,7 @@ class TurnResult(Strict):
     status: TurnStatus
     evaluation: Evaluation | None = None
     candidates: tuple[Candidate, ...] = Field(default=(), description="closest bank questions when unmatched")
+    not_a_question: bool = Field(default=False, description="unmatched because the turn is small talk, not a question")
     matched_by: str | None = Field(default=None, description="question | question+answer | answer | id")
     error: str | None = None
     seconds: float = 0.0

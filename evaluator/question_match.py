@@ -4,8 +4,9 @@ Score of an entry = best e5 cosine between the question and one of the entry's p
 aliases, all normalized) + a weighted char n-gram similarity (typos, Chinese keywords) + a term
 agreement part: the named terms of the question (idf-weighted) found in the entry's phrasings
 (full credit) or only in its reference answer (half credit), minus a share for terms the entry's
-question names that the user's does not. A match is confident when the top score clears a floor
-and leads the runner-up by a margin, or is high enough on its own.
+question names that the user's does not. A match is confident when a small logistic model over the
+top hit (its score, its lead over the runner-up, its cosine, its term agreement and conflict) puts
+the chance that it is right above a threshold fitted to keep confident mistakes near 1%.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .errors import ConfigError
 from .question_text import focus, named_terms, normalize, terms
 
 if TYPE_CHECKING:
@@ -40,9 +42,14 @@ class QuestionMatchParams(BaseModel):
     lexical: float = 0.3
     term: float = 0.15
     conflict: float = 0.05
+    # Confidence: a logistic model over the top hit's score, its lead over the runner-up, its cosine,
+    # its term agreement, conflict and strongest missing term, and the question's language;
+    # confident at or above `threshold`.
+    weights: tuple[float, ...] = (10.0, 40.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    bias: float = -10.0
+    threshold: float = 0.5
+    # A question this far below the bank's phrasings is not near any entry (an answer may not rescue it).
     min_score: float = 0.85
-    margin: float = 0.03
-    sure: float = 0.97
     fitted_on: str = ""
 
 
@@ -51,6 +58,8 @@ def load_params(path: Path = PARAMS_FILE) -> QuestionMatchParams:
         return QuestionMatchParams.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return QuestionMatchParams()
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: not valid matching parameters ({exc.errors()[0]['msg']})") from exc
 
 
 def save_params(params: QuestionMatchParams, path: Path = PARAMS_FILE) -> None:
@@ -64,6 +73,30 @@ class QuestionHit:
     cosine: float  # best e5 cosine to one of the entry's phrasings
     lexical: float
     terms: float  # share of the question's named terms the entry has (1 when the question names none)
+    conflict: float  # 1 when the entry's question names a term the user's does not
+    missing: float  # weight of the user's strongest named term this entry lacks (0: lacks none)
+    chinese: bool  # the question is written in Chinese (its scores run higher than English ones)
+
+
+@dataclass(frozen=True)
+class EntryFeatures:
+    """One question's features against every entry (arrays indexed like QuestionIndex.ids)."""
+
+    cosine: np.ndarray
+    lexical: np.ndarray
+    agree: np.ndarray
+    conflict: np.ndarray
+    missing: np.ndarray
+    chinese: bool
+
+
+def top_hits(index: QuestionIndex, f: EntryFeatures, score: np.ndarray, k: int) -> list[QuestionHit]:
+    order = np.argsort(-score)[:k]
+    return [
+        QuestionHit(index.ids[i], float(score[i]), float(f.cosine[i]), float(f.lexical[i]), float(f.agree[i]),
+                    float(f.conflict[i]), float(f.missing[i]), f.chinese)
+        for i in order
+    ]  # fmt: skip
 
 
 def phrasing_texts(bank: QuestionBank) -> list[str]:
@@ -94,14 +127,36 @@ class QuestionIndex:
         self._reference_terms = [terms(q.reference) for q in bank]
         # Names the entry's own question is about (「QLoRA」「DQN」): a user who names none of them
         # is probably asking a sibling.
-        self._names = [named_terms(q.question) for q in bank]
+        self._name_sets = [frozenset(t for t in named_terms(q.question) if len(t) > 2) for q in bank]
         self._rows_of = [np.flatnonzero(self.entry_of_row == i) for i in range(len(self.ids))]
+        self._row_of_text: dict[str, list[int]] = defaultdict(list)
+        for r, text in enumerate(rows):
+            self._row_of_text[text].append(r)
+        self._terms_of = [self._entry_terms(i, None) for i in range(len(self.ids))]
         df: dict[str, int] = defaultdict(int)
         for i in range(len(self.ids)):
-            for t in self._entry_terms(i, None) | self._reference_terms[i]:
+            for t in self._terms_of[i] | self._reference_terms[i]:
                 df[t] += 1
         self._n = len(self.ids)
         self._idf = {t: math.log((self._n + 1) / c) for t, c in df.items()}
+        self._unknown = math.log(self._n + 1)  # a term no entry names weighs as the rarest
+        self._term_col = {t: j for j, t in enumerate(sorted(df))}
+        self._credits = np.zeros((self._n, len(self._term_col)), np.float32)
+        for i in range(self._n):
+            for t in self._reference_terms[i]:
+                self._credits[i, self._term_col[t]] = REFERENCE_TERM_CREDIT
+            for t in self._terms_of[i]:
+                self._credits[i, self._term_col[t]] = 1.0
+        names = sorted({t for i in range(self._n) for t in self._name_sets[i]})
+        self._name_col = {t: j for j, t in enumerate(names)}
+        self._names = np.zeros((self._n, len(names)), np.float32)
+        for i in range(self._n):
+            for t in self._name_sets[i]:
+                self._names[i, self._name_col[t]] = 1.0
+
+    def rows_of(self, entry: int) -> np.ndarray:
+        """Rows (phrasings) of one entry."""
+        return self._rows_of[entry]
 
     def _entry_terms(self, i: int, exclude_row: int | None) -> frozenset[str]:
         return frozenset().union(*(self.row_terms[r] for r in self._rows_of[i] if r != exclude_row))
@@ -111,10 +166,8 @@ class QuestionIndex:
         np.maximum.at(best, self.entry_of_row, row_scores.astype(np.float32))
         return best
 
-    def features(
-        self, text: str, vector: np.ndarray, exclude_row: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per entry: e5 cosine, char n-gram cosine, term agreement, term conflict.
+    def features(self, text: str, vector: np.ndarray, exclude_row: int | None = None) -> EntryFeatures:
+        """Every entry's features for one question.
 
         `exclude_row` leaves one phrasing out (fitting: an alias must find its entry through the others).
         """
@@ -123,56 +176,68 @@ class QuestionIndex:
         row_lex = np.asarray((self._lex @ self._tfidf.transform([query]).T).todense()).ravel()
         if exclude_row is not None:
             row_cos[exclude_row] = row_lex[exclude_row] = -1.0
-        cosine, lexical = self._per_entry(row_cos), self._per_entry(row_lex)
         asked = terms(query)
         chinese = any("\u3400" <= ch <= "\u9fff" for ch in query)
-        unknown_weight = math.log(self._n + 1)
         # In a Chinese question every Latin word is a name; in an English one only words the bank knows
         # or that are written like names (LoRA, GPT-3) are, and the rest is ordinary English.
         named = {
-            t: self._idf.get(t, unknown_weight) for t in asked if t in self._idf or chinese or t in named_terms(text)
+            t: self._idf.get(t, self._unknown) for t in asked if t in self._idf or chinese or t in named_terms(text)
         }
-        agree = np.ones(len(self.ids), np.float32)
-        conflict = np.zeros(len(self.ids), np.float32)
-        total = sum(named.values())
-        for i in range(len(self.ids)):
-            have = self._entry_terms(
-                i, exclude_row if exclude_row is not None and i == self.entry_of_row[exclude_row] else None
-            )
-            if named:
-                agree[i] = (
-                    sum(
-                        w * (1.0 if t in have else REFERENCE_TERM_CREDIT if t in self._reference_terms[i] else 0.0)
-                        for t, w in named.items()
-                    )
-                    / total
-                )
-            extra = [t for t in self._names[i] if t not in asked and not _part_of(t, asked)]
-            if extra:
-                conflict[i] = 1.0
-        return cosine, lexical, agree, conflict
+        credit = np.ones((len(self.ids), 0), np.float32)
+        weights = np.array(list(named.values()), np.float32)
+        if named:
+            credit = np.stack([self._credit(t) for t in named], axis=1)
+            if exclude_row is not None:
+                left_out = int(self.entry_of_row[exclude_row])
+                have = self._entry_terms(left_out, exclude_row)
+                credit[left_out] = [1.0 if t in have else REFERENCE_TERM_CREDIT if t in self._reference_terms[left_out]
+                                    else 0.0 for t in named]  # fmt: skip
+        agree = credit @ weights / weights.sum() if named else np.ones(len(self.ids), np.float32)
+        missing = (weights[None, :] * (1.0 - credit)).max(axis=1) / self._unknown if named else np.zeros(len(self.ids))
+        covered = [j for t, j in self._name_col.items() if t in asked or _part_of(t, asked)]
+        conflict = (self._names.sum(axis=1) > self._names[:, covered].sum(axis=1)).astype(np.float32)
+        return EntryFeatures(
+            self._per_entry(row_cos), self._per_entry(row_lex), agree.astype(np.float32), conflict,
+            missing.astype(np.float32), chinese,
+        )  # fmt: skip
 
-    def combine(self, cosine: np.ndarray, lexical: np.ndarray, agree: np.ndarray, conflict: np.ndarray) -> np.ndarray:
+    def _credit(self, term: str) -> np.ndarray:
+        """How far each entry names a term: in its phrasings 1, only in its reference ½, else 0."""
+        j = self._term_col.get(term)
+        return self._credits[:, j] if j is not None else np.zeros(len(self.ids), np.float32)
+
+    def combine(self, f: EntryFeatures) -> np.ndarray:
         p = self.params
-        return cosine + p.lexical * lexical + p.term * (agree - 1.0) - p.conflict * conflict
+        return f.cosine + p.lexical * f.lexical + p.term * (f.agree - 1.0) - p.conflict * f.conflict
 
     def rank(self, text: str, vector: np.ndarray, k: int) -> list[QuestionHit]:
-        cosine, lexical, agree, conflict = self.features(text, vector)
-        score = self.combine(cosine, lexical, agree, conflict)
-        order = np.argsort(-score)[:k]
-        return [
-            QuestionHit(self.ids[i], float(score[i]), float(cosine[i]), float(lexical[i]), float(agree[i]))
-            for i in order
-        ]
+        f = self.features(text, vector)
+        return top_hits(self, f, self.combine(f), k)
+
+    def exact(self, text: str) -> str | None:
+        """The entry whose question or alias the user typed exactly (up to punctuation, case, width, spacing)."""
+        entries = {int(self.entry_of_row[r]) for r in self._row_of_text.get(focus(text), ())}
+        return self.ids[entries.pop()] if len(entries) == 1 else None
+
+    def confidence(self, hits: list[QuestionHit]) -> float:
+        """Estimated probability that the top hit is the entry the user asked (0 without hits)."""
+        if not hits:
+            return 0.0
+        return confidence(confidence_features(hits), self.params)
 
     def confident(self, hits: list[QuestionHit]) -> bool:
-        if not hits:
-            return False
-        return is_confident(hits[0].score, hits[0].score - hits[1].score if len(hits) > 1 else 1.0, self.params)
+        return bool(hits) and self.confidence(hits) >= self.params.threshold
 
 
-def is_confident(top: float, margin: float, p: QuestionMatchParams) -> bool:
-    return top >= p.sure or (top >= p.min_score and margin >= p.margin)
+def confidence_features(hits: list[QuestionHit]) -> tuple[float, ...]:
+    top = hits[0]
+    margin = top.score - hits[1].score if len(hits) > 1 else 1.0
+    return (top.score, margin, top.cosine, top.terms, top.conflict, top.missing, float(top.chinese))
+
+
+def confidence(features: tuple[float, ...], p: QuestionMatchParams) -> float:
+    z = p.bias + sum(w * x for w, x in zip(p.weights, features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
 def _part_of(term: str, asked: frozenset[str]) -> bool:

@@ -93,9 +93,14 @@ def terms(text: str) -> frozenset[str]:
     「PreNorm」「Pre-Norm」「pre norm」 share the term 「prenorm」; synonyms fold to one spelling."""
     found: set[str] = set()
     for run in _LATIN_RUN.findall(_fold(normalize(text))):
-        words = [w for w in run.split() if not w.isdigit()]
-        found |= {w for w in words if w not in _STOPWORDS and len(w) > 1}
-        found |= {a + b for a, b in itertools.pairwise(words) if a not in _STOPWORDS and b not in _STOPWORDS}
+        words = run.split()
+        found |= {w for w in words if w not in _STOPWORDS and len(w) > 1 and not w.isdigit()}
+        # A number names something only with the word before it: 「LeetCode 53」 is not 「LeetCode 152」.
+        found |= {
+            a + b
+            for a, b in itertools.pairwise(words)
+            if a not in _STOPWORDS and b not in _STOPWORDS and not a.isdigit()
+        }
     return frozenset(found)
 
 

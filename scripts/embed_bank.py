@@ -1,6 +1,8 @@
-"""Refresh the shipped embedding store for the bundled bank: `python scripts/embed_bank.py`.
+"""Refresh the shipped embedding stores for the bundled bank: `python scripts/embed_bank.py`.
 
-Keeps the vectors of texts still in the bank, embeds new ones, drops the rest.
+Two stores: m3e-small (every text the judge and the answer matcher embed) and multilingual-e5 (the
+normalized question phrasings the question matcher embeds). Keeps the vectors of texts still in the
+bank, embeds new ones, drops the rest.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ from evaluator.bank import QuestionBank
 from evaluator.config import default_bank_dir, home_dir
 from evaluator.embedding import Embedder
 from evaluator.index import bank_texts
+from evaluator.multilingual import MultilingualEmbedder
+from evaluator.question_match import phrasing_texts
 from evaluator.vector_store import read_store, shipped_path, text_key, write_store
 
 
 def main() -> int:
     bank = QuestionBank.load(default_bank_dir())
-    embedder = Embedder()
+    refresh(Embedder(), bank_texts(bank))
+    refresh(MultilingualEmbedder(), phrasing_texts(bank))
+    return 0
+
+
+def refresh(embedder: Embedder | MultilingualEmbedder, texts: list[str]) -> None:
     path = shipped_path(embedder.name)
     # The developer's own cache usually holds most vectors already: reuse them.
     old = read_store(home_dir() / "vectors" / path.name) | read_store(path)
-    texts = bank_texts(bank)
     missing = [t for t in texts if text_key(t) not in old]
     start = time.perf_counter()
     fresh = embedder.encode(missing) if missing else []
@@ -30,7 +38,6 @@ def main() -> int:
     write_store(path, store)
     took = time.perf_counter() - start
     print(f"{path}: {len(store)} vectors ({len(missing)} embedded in {took:.1f}s)")
-    return 0
 
 
 if __name__ == "__main__":

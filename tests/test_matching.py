@@ -11,6 +11,7 @@ import pytest
 
 from evaluator import Evaluator
 from evaluator.question_text import focus, is_small_talk, named_terms, normalize, terms
+from evaluator.reports import to_markdown
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -114,7 +115,9 @@ def test_an_answer_decides_between_close_sibling_entries_and_says_so(evaluator: 
     by_limits = evaluator.match_with_answer(question, limits)
     assert by_optimal.confident and by_optimal.best is not None and by_optimal.best.id == "scaling-law-compute-optimal"
     assert by_limits.confident and by_limits.best is not None and by_limits.best.id == "scaling-law-limits"
-    assert by_limits.reason and "scaling-law-limits" in by_limits.reason  # the report says which and why
+    assert by_limits.chosen_by_answer and "scaling-law-compute-optimal" in by_limits.siblings  # the report says so
+    report = to_markdown(evaluator.evaluate(limits, question=question), "zh")
+    assert "scaling-law-compute-optimal" in report and "按回答内容" in report
 
 
 def test_question_the_bank_lacks_is_refused_even_with_an_answer(evaluator: Evaluator) -> None:
@@ -142,10 +145,12 @@ def test_transcript_reports_small_talk_as_not_a_question_without_a_nearest_id(ev
         "面试官：你有什么想问我的吗？\n候选人：团队现在主要做哪些方向？\n"
     )
     report = evaluator.evaluate_transcript(text)
-    statuses = [(r.status, r.not_a_question) for r in report.turns]
-    assert statuses[0] == ("unmatched", True) and statuses[2] == ("unmatched", True)
-    assert report.turns[0].candidates == () and report.turns[2].candidates == ()
-    assert report.turns[1].evaluation is not None and report.turns[1].evaluation.question_id == "ppo-vs-dpo"
+    first, second = report.turns[0], report.turns[1]
+    assert (first.status, first.not_a_question, first.candidates) == ("unmatched", True, ())
+    assert second.evaluation is not None and second.evaluation.question_id == "ppo-vs-dpo"
+    assert not second.not_a_question
+    # The closing question is not a turn at all, and in no case one "not in the bank".
+    assert all(r.not_a_question or r.status != "unmatched" for r in report.turns)
 
 
 def test_dev_set_rows_name_real_entries(evaluator: Evaluator) -> None:

@@ -187,7 +187,15 @@ function renderCandidates(candidates) {
   $("feedback-box").hidden = true;
   const ul = $("candidates");
   ul.textContent = "";
-  for (const c of candidates) ul.appendChild(el("li", null, c.question + "（" + c.id + "）"));
+  for (const c of candidates) {
+    // One click grades the same answer against the chosen question.
+    const li = el("li", null);
+    const pick = el("button", "pick", c.question + "（" + c.id + "）");
+    pick.type = "button";
+    pick.addEventListener("click", () => { current = c.id; submit(); });
+    li.appendChild(pick);
+    ul.appendChild(li);
+  }
   $("candidates-box").hidden = false;
 }
 
