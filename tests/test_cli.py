@@ -51,7 +51,9 @@ def test_grades_example_answer_as_json() -> None:
 def test_terminal_report_with_question_and_reference() -> None:
     proc = run(str(EXAMPLE), "--question", "为什么 Attention 要除以根号 d？", "--show-reference")
     assert proc.returncode == 0, proc.stderr
-    assert "Score" in proc.stdout and "judge offline" in proc.stdout and "reference answer" in proc.stdout
+    # a Chinese answer: Chinese labels; one score in the header, the numbers behind it under 评分细节
+    assert "得分" in proc.stdout and "评分器 offline" in proc.stdout and "参考答案" in proc.stdout
+    assert proc.stdout.index("评分细节") > proc.stdout.index("参考答案") and "cosine" in proc.stdout
 
 
 def test_markdown_to_output_file(tmp_path: Path) -> None:
@@ -59,7 +61,7 @@ def test_markdown_to_output_file(tmp_path: Path) -> None:
     proc = run(str(EXAMPLE), "--format", "markdown", "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("# ") and "| criterion | weight | verdict | evidence |" in text
+    assert text.startswith("# ") and "| 评分要点 | 权重 | 判定 | 回答中的依据 |" in text and "## 评分细节" in text
 
 
 def test_no_confident_match_exits_3_and_lists_candidates(tmp_path: Path) -> None:
@@ -67,7 +69,7 @@ def test_no_confident_match_exits_3_and_lists_candidates(tmp_path: Path) -> None
     answer.write_text("先把鸡蛋炒熟盛出，再炒番茄，最后一起翻炒加盐。", encoding="utf-8")
     proc = run(str(answer), "--question", "番茄炒蛋怎么做？")
     assert proc.returncode == 3
-    assert "No confident match" in proc.stdout and "--question-id" in proc.stdout
+    assert "没有把握确定是哪道题" in proc.stdout and "--question-id" in proc.stdout
 
 
 @pytest.mark.parametrize(
