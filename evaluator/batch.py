@@ -246,6 +246,9 @@ def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None
         return qm, "question"
     if am is not None and turn.follow_up_of is not None and am.confident:
         return am, "answer"
+    by_model = ev.pick_with_model(qm, turn.question, turn.answer) if turn.answer.strip() else None
+    if by_model is not None:
+        return by_model, "question+model"
     return qm, None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .bank import QuestionBank
+from .feedback import EvaluationRecord, evaluation_id, save_record
 from .calibration import Calibration, anchor_share, load_calibration
 from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
 from .embedding import Embedder
@@ -19,11 +20,13 @@ from .multilingual import MultilingualEmbedder
 from .question_match import QuestionIndex, load_question_index
 from .question_text import focus
 from .scoring import band, blend, error_penalty, rubric_score, similarity_score
+from .user_bank import ORIGIN_DRAFTED, ORIGIN_GIVEN, adhoc_question, with_user_bank
 from .verify import criteria_problems, verify_evidence
 
 if TYPE_CHECKING:
     from .batch import BatchObserver
     from .judges.openai_judge import JudgeOptions
+    from .judges.question_picker import QuestionPicker
     from .models import TranscriptReport
 
 TOP_K = 5
@@ -52,13 +55,21 @@ class Evaluator:
         home: Path | None = None,
         judge_options: JudgeOptions | None = None,
         samples: int = 1,
+        user_bank: Path | str | None = None,
     ):
         if samples < 1:
             raise InputError(f"samples must be at least 1, not {samples}")
-        self.bank = bank if isinstance(bank, QuestionBank) else QuestionBank.load(Path(bank or default_bank_dir()))
+        self.home = home or home_dir()
+        # A bank loaded from a directory (the bundled one by default) is extended by the user's bank;
+        # a bank object given whole (an imported benchmark bank) only when a user bank is named.
+        self.user_bank: Path | None = (
+            Path(user_bank) if user_bank else None if isinstance(bank, QuestionBank) else self.home / "bank"
+        )
+        self.base_bank = bank if isinstance(bank, QuestionBank) else QuestionBank.load(Path(bank or default_bank_dir()))
+        self.bank = with_user_bank(self.base_bank, self.user_bank) if self.user_bank else self.base_bank
         self.embedder = embedder or Embedder()
         self.calibration = calibration or load_calibration()
-        self.home = home or home_dir()
+        self._children: dict[str, Evaluator] = {}
         self._index: BankIndex | None = None
         self._judge_spec = judge
         self.judge_options = judge_options
@@ -68,6 +79,7 @@ class Evaluator:
         self.question_embedder = MultilingualEmbedder()
         self._question_index: QuestionIndex | None = None
         self._question_lock = threading.Lock()
+        self._picker: QuestionPicker | None = None
         self._judge_lock = threading.Lock()  # apart from the index's: building a judge may read the index
 
     # The index and the judge are built on first use, once: the service's threads and a batch's
@@ -146,7 +158,29 @@ class Evaluator:
         qm = self.match(question=question, k=k)
         if not answer.strip():
             return qm
-        return self.resolve_by_answer(qm, answer) or qm
+        found = self.resolve_by_answer(qm, answer) or qm
+        return found if found.confident else self.pick_with_model(found, question, answer) or found
+
+    def pick_with_model(self, qm: Match, question: str, answer: str) -> Match | None:
+        """With an LLM judge, the model picks among a refusal's candidates (cached); None offline, when the
+        model names none of them, or when the endpoint gives no usable reply."""
+        if not qm.candidates or getattr(self.judge, "name", None) != "openai":
+            return None
+        from .judges.question_picker import QuestionPicker
+
+        with self._question_lock:
+            if self._picker is None:
+                options = self.judge_options
+                self._picker = QuestionPicker(
+                    self.judge.settings,  # type: ignore[attr-defined]
+                    self.home, cache=options is None or options.cache is not False,
+                )  # fmt: skip
+        chosen = self._picker.pick(question, answer, qm.candidates)
+        if chosen is None:
+            return None
+        first = [c for c in qm.candidates if c.id == chosen]
+        rest = [c for c in qm.candidates if c.id != chosen]
+        return Match(by="question", confident=True, candidates=(*first, *rest), margin=qm.margin, chosen_by_model=True)
 
     def resolve_by_answer(self, qm: Match, answer: str, answer_match: Match | None = None) -> Match | None:
         """Among a question's close candidates (siblings such as lora-principle / lora-variants), the one the

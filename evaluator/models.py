@@ -152,6 +152,7 @@ class Match(Strict):
     margin: float = 0.0
     chosen_by_answer: bool = Field(default=False, description="the question was near several entries; the answer chose")
     siblings: tuple[str, ...] = Field(default=(), description="close entries the answer ruled out")
+    chosen_by_model: bool = Field(default=False, description="the LLM judge's model picked it among the candidates")
 
     @property
     def best(self) -> Candidate | None:
@@ -267,6 +268,11 @@ class Evaluation(Strict):
     unscored_reason: str | None = None
     auto_rubric: bool = False
     judge_meta: JudgeMeta = Field(default_factory=JudgeMeta)
+    evaluation_id: str | None = Field(default=None, description="give this answer a grade of your own by this id")
+    question_source: str = Field(
+        default="bundled", description="bundled | user | user-override | given (reference given) | drafted (by the LLM)"
+    )
+    user_anchors: int = Field(default=0, description="the interviewer's own graded answers among the anchors used")
     schema_version: int = 1
 
 
@@ -313,7 +319,7 @@ class TurnResult(Strict):
     evaluation: Evaluation | None = None
     candidates: tuple[Candidate, ...] = Field(default=(), description="closest bank questions when unmatched")
     not_a_question: bool = Field(default=False, description="unmatched because the turn is small talk, not a question")
-    matched_by: str | None = Field(default=None, description="question | question+answer | answer | id")
+    matched_by: str | None = Field(default=None, description="question | question+answer | question+model | answer | id")
     error: str | None = None
     seconds: float = 0.0
 

@@ -54,6 +54,10 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "by_id": ("按编号指定", "pinned by id"),
     "by_question": ("按题目匹配", "matched by the question"),
     "by_answer": ("按回答内容匹配", "matched by the answer"),
+    "chosen_by_model": (
+        "题目文字不足以确定是哪道题，由 LLM 评分模型从候选题目中选出了这一题。",
+        "The question's wording did not decide; the LLM judge's model picked this one among the candidates.",
+    ),
     "siblings": (
         "这道题与 {others} 也很接近，按回答内容选了这一题。",
         "The question is also close to {others}; this one was chosen by what the answer discusses.",
@@ -139,7 +143,9 @@ def parts_line(ev: Evaluation, lang: Lang) -> str:
 
 
 def sibling_note(ev: Evaluation, lang: Lang) -> str:
-    """Which close entries the answer ruled out, when the answer chose the question."""
+    """How the question was chosen when the question text alone did not decide."""
+    if ev.match.chosen_by_model:
+        return label("chosen_by_model", lang)
     if not ev.match.chosen_by_answer or not ev.match.siblings:
         return ""
     sep = "、" if lang == "zh" else ", "
