@@ -99,13 +99,13 @@ class Verifier:
         return out
 
     def _run(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        import torch
-
         tokenizer, model = self._load()
         if self._onnx is not None:
             from ..onnx_runtime import softmax
 
             return softmax(self._onnx.logits(pairs, batch_size=BATCH))
+        import torch  # only here: the ONNX path must not pay torch's import (seconds)
+
         rows = []
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         if self.threads:
