@@ -58,6 +58,10 @@ class Format(StrEnum):
 
 BankOpt = Annotated[Path | None, typer.Option("--bank", help="Bank directory (rubrics/ + reference_answers/).")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="auto | offline | openai")]
+UserBankOpt = Annotated[
+    Path | None,
+    typer.Option("--user-bank", help="Your own bank: added questions and your grades (default $EVALUATOR_HOME/bank)."),
+]
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -106,8 +110,20 @@ def _transcript_note(file: str, answer: str) -> None:
 
 @app.command()
 def grade(
-    file: Annotated[str, typer.Argument(help="Answer file (UTF-8 text), or - for stdin.")],
+    file: Annotated[str, typer.Argument(help="Answer file (UTF-8 text), or - for stdin; with GRADE, a JSON result.")],
+    human_grade: Annotated[
+        str | None,
+        typer.Argument(metavar="GRADE", help="Your grade (0-100) of the answer a JSON result reports (an anchor)."),
+    ] = None,
     question: Annotated[str | None, typer.Option("--question", "-q", help="The question asked.")] = None,
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Reference answer file: grade against it (with --question).")
+    ] = None,
+    give_grade: Annotated[
+        str | None, typer.Option("--grade", help="Your own grade of this answer (0-100), stored as an anchor.")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="A note kept with your grade.")] = "",
+    user_bank: UserBankOpt = None,
     question_id: Annotated[str | None, typer.Option("--question-id", help="Pin a bank question id.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")] = None,
@@ -123,10 +139,18 @@ def grade(
         int, typer.Option("--samples", min=1, max=15, help="LLM judgments to take; report the median and spread.")
     ] = 1,
 ) -> None:
-    """Grade one answer (the default command: `evaluate answer.txt`)."""
+    """Grade one answer (the default command: `evaluate answer.txt`); `evaluate grade RESULT.json 72` gives your own."""
+    from evaluator.feedback import parse_grade
     from evaluator.inputs import read_text_file
 
+    if human_grade is not None:
+        _record_grade(Path(file), human_grade, note, user_bank)
+        return
+    mine = parse_grade(give_grade) if give_grade is not None else None
+    if reference is not None and not (question or "").strip():
+        raise InputError("--reference needs --question: the question the reference answers")
     answer = read_text_file(file)
+    ref_text = _read_reference(reference) if reference is not None else None
     _check_output(output)
     _transcript_note(file, answer)
     # Only now the pipeline (FAISS, scikit-learn, the models): bad input fails in a fraction of a second.
@@ -135,9 +159,10 @@ def grade(
     from evaluator.reports import render_terminal, report_language, to_json, to_markdown
 
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
-    ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples)
+    ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples, user_bank=user_bank)
     _check_question_id(ev.bank.ids, question_id)
-    result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference)
+    result = ev.evaluate(answer, question=question, question_id=question_id, include_reference=show_reference,
+                         reference=ref_text)  # fmt: skip
     picked = _pick_candidate(result) if result.question_id is None and file != "-" else None
     if picked is not None:
         result = ev.evaluate(answer, question_id=picked, include_reference=show_reference)
@@ -152,7 +177,42 @@ def grade(
         if result.match.candidates:
             typer.echo("grade against one of them with --question-id ID; `evaluate bank search WORDS` finds others",
                        err=True)  # fmt: skip
+        if question:
+            typer.echo("for a question the bank lacks: give its reference answer (--reference FILE), add it with "
+                       "`evaluate bank add`, or configure an LLM endpoint to draft one", err=True)  # fmt: skip
         raise typer.Exit(NO_CONFIDENT_MATCH)
+    if mine is not None and result.evaluation_id is not None:
+        _record_grade_of(ev.home, result.evaluation_id, mine, note, ev.user_bank)
+
+
+def _read_reference(path: Path) -> str:
+    from evaluator.user_bank import read_reference
+
+    return read_reference(path)
+
+
+def _record_grade(result_file: Path, value: str, note: str, user_bank: Path | None) -> None:
+    """`evaluate grade RESULT.json 72`: checked whole before anything is written."""
+    from evaluator.config import home_dir
+    from evaluator.feedback import parse_grade, record_from_result
+
+    grade_value = parse_grade(value)
+    home = home_dir()
+    record = record_from_result(home, result_file)
+    _record_grade_of(home, record.id, grade_value, note, user_bank)
+
+
+def _record_grade_of(home: Path, eval_id: str, value: float, note: str, user_bank: Path | None) -> None:
+    from evaluator.feedback import add_grade, load_record, read_grades
+
+    record = load_record(home, eval_id)
+    root = user_bank or home / "bank"
+    stored, new = add_grade(root, question_id=record.question_id, answer=record.answer, grade=value, source="cli",
+                            note=note, eval_id=record.id, evaluator_score=record.score)  # fmt: skip
+    mine = len({g.answer for g in read_grades(root) if g.question_id == record.question_id})
+    what = "stored" if new else "already stored"
+    typer.echo(f"grade {stored.grade:g} {what} for {record.question_id} (evaluation {record.id}); {mine} graded "
+               "answer(s) of yours for this question, used from the next evaluation", err=True)  # fmt: skip
 
 
 def _names_a_file(text: str) -> bool:
@@ -217,18 +277,64 @@ def bank_check(
 def bank_list(
     topic: Annotated[str | None, typer.Option("--topic", help="Only this topic (see the list without it).")] = None,
     bank: BankOpt = None,
+    user_bank: UserBankOpt = None,
 ) -> None:
-    """Print every question id with its question (grade against one with --question-id ID)."""
+    """Print every question id with its question (grade against one with --question-id ID); yours are marked."""
     from evaluator.bank import QuestionBank
     from evaluator.config import default_bank_dir
+    from evaluator.user_bank import default_user_bank, with_user_bank
 
-    questions = list(QuestionBank.load(Path(bank or default_bank_dir())))
-    topics = sorted({q.topic for q in questions})
+    merged = with_user_bank(QuestionBank.load(Path(bank or default_bank_dir())), user_bank or default_user_bank())
+    topics = sorted({q.topic for q in merged})
     if topic is not None and topic not in topics:
         raise InputError(f"--topic {topic}: no such topic; topics: {', '.join(topics)}")
-    for q in questions:
+    marks = {"user": "\t[yours]", "user-override": "\t[yours, replaces the bundled entry]"}
+    for q in merged:
         if topic is None or q.topic == topic:
-            typer.echo(f"{q.id}\t{q.topic}\t{q.question}")
+            typer.echo(f"{q.id}\t{q.topic}\t{q.question}{marks.get(merged.origin(q.id), '')}")
+
+
+@bank_app.command("add")
+def bank_add(
+    question: Annotated[str, typer.Option("--question", "-q", help="The question, as you ask it.")],
+    reference: Annotated[Path, typer.Option("--reference", help="Reference answer file (text or Markdown).")],
+    rubric: Annotated[
+        Path | None, typer.Option("--rubric", help="Rubric YAML (criteria, ...); default: derived from the reference.")
+    ] = None,
+    qid: Annotated[str | None, typer.Option("--id", help="Entry id, kebab-case (default: user-<hash>).")] = None,
+    topic: Annotated[str, typer.Option("--topic", help="Topic (see `evaluate bank list`).")] = "open-questions",
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="Another phrasing (repeatable).")] = None,
+    override: Annotated[bool, typer.Option("--override", help="Replace the bundled entry with this id.")] = False,
+    bank: BankOpt = None,
+    user_bank: UserBankOpt = None,
+) -> None:
+    """Add your own question to your bank (never to the bundled one); matching and grading use it at once."""
+    from evaluator.bank import QuestionBank
+    from evaluator.config import default_bank_dir
+    from evaluator.user_bank import add_entry, default_user_bank, new_id, read_reference, read_rubric
+
+    ref_text = read_reference(reference)
+    root = user_bank or default_user_bank()
+    base = QuestionBank.load(Path(bank or default_bank_dir()))
+    entry_id = qid or new_id(question, set(base.ids))
+    rub = read_rubric(rubric, entry_id) if rubric is not None else None
+    q, origin = add_entry(base, root, question=question, reference=ref_text, qid=entry_id, rubric=rub, topic=topic,
+                          aliases=tuple(alias or ()), override=override)  # fmt: skip
+    how = "its rubric derived from the reference" if q.rubric.auto_derived else "with your rubric"
+    note = " (replaces the bundled entry with this id)" if origin == "user-override" else ""
+    typer.echo(f"added {q.id}{note} to {root}, {how} ({len(q.rubric.criteria)} criteria)")
+
+
+@bank_app.command("export")
+def bank_export(
+    dest: Annotated[Path, typer.Argument(help="A new directory to write your bank into.")],
+    user_bank: UserBankOpt = None,
+) -> None:
+    """Write your bank (questions and grades) as a directory another person can load with --user-bank."""
+    from evaluator.user_bank import default_user_bank, export_bank
+
+    n = export_bank(user_bank or default_user_bank(), dest)
+    typer.echo(f"exported {n} question(s) and your grades to {dest} (load with --user-bank {dest})")
 
 
 @bank_app.command("search")
@@ -236,13 +342,14 @@ def bank_search(
     text: Annotated[str, typer.Argument(help="Words of the question, in any language.")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="How many to show.")] = 10,
     bank: BankOpt = None,
+    user_bank: UserBankOpt = None,
 ) -> None:
     """Print the bank questions closest to TEXT, best first, with their ids."""
     from evaluator import Evaluator
 
     if not text.strip():
         raise InputError("bank search needs some words to search for")
-    ev = Evaluator(bank=bank, judge="offline")
+    ev = Evaluator(bank=bank, judge="offline", user_bank=user_bank)
     for c in ev.match(question=text, k=limit).candidates:
         typer.echo(f"{c.id}\t{c.question}")
 

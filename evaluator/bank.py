@@ -107,10 +107,25 @@ def _norm_phrase(text: str) -> str:
 class QuestionBank:
     """An immutable, validated set of questions with a content hash."""
 
-    def __init__(self, questions: list[Question], content_hash: str, root: Path | None = None):
+    def __init__(
+        self,
+        questions: list[Question],
+        content_hash: str,
+        root: Path | None = None,
+        *,
+        origins: dict[str, str] | None = None,
+        user_anchors: dict[str, int] | None = None,
+    ):
         self._questions = {q.id: q for q in questions}
         self.content_hash = content_hash
         self.root = root
+        # Where each entry came from when a user bank extends this one (see evaluator.user_bank), and
+        # how many of a question's anchors are the interviewer's own grades.
+        self.origins = origins or {}
+        self.user_anchors = user_anchors or {}
+
+    def origin(self, qid: str) -> str:
+        return self.origins.get(qid, "bundled")
 
     def __len__(self) -> int:
         return len(self._questions)

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .bank import QuestionBank
-from .feedback import EvaluationRecord, evaluation_id, save_record
 from .calibration import Calibration, anchor_share, load_calibration
 from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
 from .embedding import Embedder
 from .errors import InputError
+from .feedback import EvaluationRecord, evaluation_id, save_record
 from .index import BankIndex, load_or_build, reference_similarity
 from .judges import Judge, JudgeRequest, OfflineJudge
 from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts, Usage
@@ -34,6 +34,7 @@ TOP_K = 5
 SIBLING_WINDOW = 0.06
 SIBLINGS_MAX = 3
 MAX_SAMPLE_THREADS = 8
+MAX_CHILDREN = 8  # evaluators kept for questions outside the bank (each holds an index)
 
 
 @runtime_checkable
@@ -217,8 +218,19 @@ class Evaluator:
         question: str | None = None,
         question_id: str | None = None,
         include_reference: bool = False,
+        reference: str | None = None,
     ) -> Evaluation:
+        """Grade `answer`. With `reference`, against that reference (and a rubric derived from it) for
+        `question`, which need not be in the bank."""
         answer = check_answer(answer)
+        if reference is not None:
+            if not question or not question.strip():
+                raise InputError("a reference answer needs the question it answers (--question)")
+            if not reference.strip():
+                raise InputError("the reference answer is empty")
+            given = adhoc_question(question, reference, self.user_bank or self.home / "bank")
+            return self.with_entry(given, ORIGIN_GIVEN).evaluate(answer, question_id=given.id,
+                                                                  include_reference=include_reference)  # fmt: skip
         if question_id:
             match = self.pinned(question_id)
         elif question:
@@ -226,6 +238,10 @@ class Evaluator:
         else:
             match = self.match(answer=answer)
         if not match.confident or match.best is None:
+            drafted = self.drafted_entry(question) if question else None
+            if drafted is not None:
+                child = self.with_entry(drafted, ORIGIN_DRAFTED)
+                return child.evaluate(answer, question_id=drafted.id, include_reference=include_reference)
             return unmatched(match, self.judge.name)
         q = self.bank.get(match.best.id)
         request = JudgeRequest(question=q, answer=answer)
@@ -254,10 +270,62 @@ class Evaluator:
 
         return run_transcript(self, source, results=results, resume=resume, concurrency=concurrency, observer=observer)
 
+    # -- entries outside the bank, and the user's new grades ------------------------------------
+    def with_entry(self, q: Question, origin: str) -> Evaluator:
+        """An evaluator whose bank is this one plus `q` (a question given with its reference, or one the
+        LLM drafted); kept for the next answer to the same entry."""
+        child = self._children.get(q.id)
+        if child is not None and child.bank.get(q.id) == q:
+            return child
+        anchors = {**self.bank.user_anchors, q.id: len(q.rubric.anchors)}
+        digest = f"{self.bank.content_hash}+{q.id}+{len(q.rubric.anchors)}"
+        bank = QuestionBank([*self.bank, q], digest, self.bank.root, origins={**self.bank.origins, q.id: origin},
+                            user_anchors=anchors)  # fmt: skip
+        child = Evaluator(bank=bank, judge=self._judge_spec, embedder=self.embedder, calibration=self.calibration,
+                          home=self.home, judge_options=self.judge_options, samples=self.samples)  # fmt: skip
+        child.user_bank = self.user_bank
+        child.question_embedder = self.question_embedder
+        if len(self._children) >= MAX_CHILDREN:
+            self._children.clear()
+        self._children[q.id] = child
+        return child
+
+    def drafted_entry(self, question: str) -> Question | None:
+        """With an LLM judge, a reference answer and rubric the model drafts for a question the bank
+        lacks (cached by question); None offline."""
+        if getattr(self.judge, "name", None) != "openai":
+            return None
+        from .judges.drafting import draft_question
+
+        return draft_question(self.judge, question, self.home, self.user_bank or self.home / "bank",
+                              cache=self.judge_options is None or self.judge_options.cache is not False)  # fmt: skip
+
+    def reloaded(self) -> Evaluator:
+        """A fresh evaluator over the same base bank and the user bank as it is now (its new entries and
+        grades); the embedding models and calibration are shared."""
+        return Evaluator(bank=self.base_bank, judge=self._judge_spec, embedder=self.embedder,
+                         calibration=self.calibration, home=self.home, judge_options=self.judge_options,
+                         samples=self.samples, user_bank=self.user_bank)  # fmt: skip
+
+    def _stamp(self, result: Evaluation, q: Question, answer: str) -> Evaluation:
+        """The evaluation id (a later grade names it) and where the question and its anchors came from."""
+        eid = evaluation_id(q.id, answer)
+        save_record(self.home, EvaluationRecord(id=eid, question_id=q.id, question=q.question, answer=answer,
+                                                score=result.score))  # fmt: skip
+        return result.model_copy(update={
+            "evaluation_id": eid, "question_source": self.bank.origin(q.id),
+            "user_anchors": self.bank.user_anchors.get(q.id, 0),
+        })  # fmt: skip
+
     def score(
         self, q: Question, answer: str, verdict: JudgeVerdict, match: Match, include_reference: bool = False
     ) -> Evaluation:
         """Verify the verdict and turn it into the public result (pure apart from one embedding)."""
+        return self._stamp(self._score(q, answer, verdict, match, include_reference), q, answer)
+
+    def _score(
+        self, q: Question, answer: str, verdict: JudgeVerdict, match: Match, include_reference: bool = False
+    ) -> Evaluation:
         judge_name = verdict.judge or self.judge.name
         reference = q.reference if include_reference else None
         problems = criteria_problems(verdict, q.rubric)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -22,6 +23,7 @@ from .vector_store import atomic_write, merge_store, read_store, shipped_path, t
 
 INDEX_FORMAT = 2
 INDEX_FILE = "index.npz"  # the texts (UTF-8 JSON) and their vectors, one file
+KEEP_INDEXES = 6
 # Anchors graded at least this high are answers to the question, so they help match answers.
 ANSWER_ANCHOR_MIN_SCORE = 60
 
@@ -238,3 +240,21 @@ def _write(folder: Path, texts: list[str], matrix: np.ndarray) -> None:
     # content, so either file is right), and a reader never sees half an index or a mismatched pair.
     encoded = np.frombuffer(json.dumps(texts, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     atomic_write(folder / INDEX_FILE, lambda f: np.savez(f, texts=encoded, vectors=matrix))
+    _prune(folder)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return (path / INDEX_FILE).stat().st_mtime
+    except OSError:  # pruned by another process meanwhile
+        return 0.0
+
+
+def _prune(folder: Path) -> None:
+    """Keep the few most recent indexes: each grade an interviewer gives makes a new bank (a new anchor),
+    and every index is tens of MB. A pruned one is rebuilt from the vector stores if asked for again."""
+    siblings = sorted(folder.parent.glob(f"v{INDEX_FORMAT}-*"), key=_mtime, reverse=True)
+    for old in siblings[KEEP_INDEXES:]:
+        with contextlib.suppress(OSError):
+            (old / INDEX_FILE).unlink(missing_ok=True)
+            old.rmdir()

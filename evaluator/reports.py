@@ -49,7 +49,22 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (Chinese, English)
     "advice": ("建议", "Advice"),
     "reference": ("参考答案", "Reference answer"),
     "details": ("评分细节", "Details"),
-    "auto_rubric": ("自动生成的评分细则", "auto-derived rubric"),
+    "auto_rubric": ("评分细则由参考答案自动生成（非人工编写）", "rubric derived from the reference, not written"),
+    "origin_user": ("你自己题库中的题目", "a question from your own bank"),
+    "origin_user-override": (
+        "你自己题库中的题目（替代了内置题库中同编号的题目）",
+        "a question from your own bank (it replaces the bundled entry)",
+    ),
+    "origin_given": ("按你给出的参考答案评分（题库中没有这道题）", "graded against the reference answer you gave"),
+    "origin_drafted": (
+        "题库中没有这道题：参考答案和评分细则由 LLM 评分模型起草（非人工编写）",
+        "not in the bank: the reference answer and rubric were drafted by the LLM judge's model, not written",
+    ),
+    "user_anchors": ("你评过分的 {n} 个回答参与了这次评分", "{n} of your own graded answers informed this grade"),
+    "no_user_anchors": (
+        "你还没有给这道题的回答评过分；用 evaluate grade RESULT.json 分数 给出你的评分，下次评分就会用上",
+        "none of your own grades for this question yet; `evaluate grade RESULT.json GRADE` adds one for the next time",
+    ),
     "unscored_title": ("无法评分", "Unscored"),
     "by_id": ("按编号指定", "pinned by id"),
     "by_question": ("按题目匹配", "matched by the question"),
@@ -142,6 +157,19 @@ def parts_line(ev: Evaluation, lang: Lang) -> str:
     return line + f" (α={p.alpha:.2f}, β={beta:.2f}; cosine {p.cosine:.3f}{lexical}, lo={p.lo:.2f}, hi={p.hi:.2f})"
 
 
+def provenance_lines(ev: Evaluation, lang: Lang) -> list[str]:
+    """Where the question, its reference and rubric came from, and how many of the interviewer's own
+    graded answers were anchors of this grade."""
+    lines = []
+    if ev.question_source != "bundled":
+        lines.append(label(f"origin_{ev.question_source}", lang))
+    if ev.user_anchors:
+        lines.append(label("user_anchors", lang).format(n=ev.user_anchors))
+    elif ev.question_source != "bundled":
+        lines.append(label("no_user_anchors", lang))
+    return lines
+
+
 def sibling_note(ev: Evaluation, lang: Lang) -> str:
     """How the question was chosen when the question text alone did not decide."""
     if ev.match.chosen_by_model:
@@ -228,6 +256,8 @@ def render_terminal(ev: Evaluation, console: Console, lang: Lang | None = None) 
                   f"{label('judge', lang)} {ev.judge}", style="dim")  # fmt: skip
     if ev.auto_rubric:
         header.append(f" · {label('auto_rubric', lang)}", style="dim")
+    for line in provenance_lines(ev, lang):
+        header.append(f"\n{line}", style="dim")
     if sibling_note(ev, lang):
         header.append(f"\n{sibling_note(ev, lang)}", style="dim")
     if judge_meta_line(ev):
@@ -281,8 +311,9 @@ def to_markdown(ev: Evaluation, lang: Lang | None = None) -> str:
         f"# {ev.question}",
         "",
         f"- {label('id', lang)}: `{ev.question_id}` · {label('topic', lang)}: {topic_label(ev.topic, lang)} · "
-        f"{label('judge', lang)}: {ev.judge}",
+        f"{label('judge', lang)}: {ev.judge}" + (f" · {label('auto_rubric', lang)}" if ev.auto_rubric else ""),
     ]
+    lines += [f"- {line}" for line in provenance_lines(ev, lang)]
     if sibling_note(ev, lang):
         lines.append(f"- {sibling_note(ev, lang)}")
     if judge_meta_line(ev):
