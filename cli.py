@@ -372,11 +372,17 @@ def calibrate(
     bank: BankOpt = None,
     write: Annotated[bool, typer.Option("--write/--dry-run", help="Write evaluator/calibration.json.")] = True,
     version: Annotated[str | None, typer.Option("--version-tag", help="Version string to record.")] = None,
+    user: Annotated[bool, typer.Option("--user", help="Refit the blend on your own graded answers instead.")] = False,
+    user_bank: UserBankOpt = None,
 ) -> None:
     """Fit α, lo, hi, the anchor weight and the offline judge's thresholds on the calibration part."""
     from datetime import date
 
     from evaluator import Evaluator
+
+    if user:
+        _calibrate_user(bank, user_bank, write, version or f"{date.today().isoformat()}.user")
+        return
     from evaluator.calibration import save_calibration
     from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
     from evaluator.labelled import load_labelled
@@ -411,6 +417,28 @@ def calibrate(
         typer.echo("wrote evaluator/calibration.json")
 
 
+def _calibrate_user(bank: Path | None, user_bank: Path | None, write: bool, version: str) -> None:
+    from evaluator import Evaluator
+    from evaluator.calibration import load_calibration
+    from evaluator.user_calibration import MIN_USER_GRADES, calibrate_user, save_user_calibration
+
+    ev = Evaluator(bank=bank, judge="offline", user_bank=user_bank, calibration=load_calibration())
+    fitted, n, before, after = calibrate_user(ev, version)
+    if fitted is None:
+        typer.echo(
+            f"calibrate --user: {n} graded answer(s) of yours; at least {MIN_USER_GRADES} are needed to "
+            "refit the blend (the shipped one stays); `evaluate grade RESULT.json GRADE` adds one",
+            err=False,
+        )
+        return
+    typer.echo(f"your {n} graded answers (each left out of its own anchor estimate):")
+    typer.echo(f"  shipped blend: {before}")
+    typer.echo(f"  refitted:      {after}")
+    if write:
+        path = save_user_calibration(ev.user_bank or ev.home / "bank", fitted)
+        typer.echo(f"wrote {path} (used for your bank from now on; delete it to go back to the shipped blend)")
+
+
 class TranscriptFormat(StrEnum):
     terminal = "terminal"
     json = "json"
@@ -433,6 +461,7 @@ def transcript_cmd(
     model: Annotated[str | None, typer.Option("--model", help="LLM judge model (default $EVALUATOR_MODEL).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the LLM judge even for cached answers.")] = False,
+    user_bank: UserBankOpt = None,
 ) -> None:
     """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
     import os
@@ -448,7 +477,7 @@ def transcript_cmd(
     _check_output(output)
     os.environ["EVALUATOR_CONCURRENCY"] = str(concurrency)  # the LLM judge's own limit on calls in flight
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
-    ev = Evaluator(bank=bank, judge=judge, judge_options=options)
+    ev = Evaluator(bank=bank, judge=judge, judge_options=options, user_bank=user_bank)
     path = results or default_results_path(ev.home, name, turns)
     interrupted = False
     with tr.ProgressBar(Console(stderr=True), report_language(*[t.answer for t in turns])) as bar:
@@ -539,11 +568,12 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Evaluations run at once.")] = 8,
     bank: BankOpt = None,
     judge: JudgeOpt = None,
+    user_bank: UserBankOpt = None,
 ) -> None:
     """Serve the HTTP API (/v1, docs at /docs) and the practice page (/). Token: $EVALUATOR_API_TOKEN."""
     from evaluator.service import serve as run_service
 
-    run_service(host, port, bank=bank, judge=judge, workers=workers)
+    run_service(host, port, bank=bank, judge=judge, workers=workers, user_bank=user_bank)
 
 
 USAGE_ERROR = 2

@@ -21,6 +21,7 @@ from .question_match import QuestionIndex, load_question_index
 from .question_text import focus
 from .scoring import band, blend, error_penalty, rubric_score, similarity_score
 from .user_bank import ORIGIN_DRAFTED, ORIGIN_GIVEN, adhoc_question, with_user_bank
+from .user_calibration import load_user_calibration
 from .verify import criteria_problems, verify_evidence
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class Evaluator:
         self.base_bank = bank if isinstance(bank, QuestionBank) else QuestionBank.load(Path(bank or default_bank_dir()))
         self.bank = with_user_bank(self.base_bank, self.user_bank) if self.user_bank else self.base_bank
         self.embedder = embedder or Embedder()
-        self.calibration = calibration or load_calibration()
+        self.calibration = calibration or load_user_calibration(self.user_bank) or load_calibration()
         self._children: dict[str, Evaluator] = {}
         self._index: BankIndex | None = None
         self._judge_spec = judge

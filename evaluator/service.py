@@ -86,6 +86,28 @@ class EvaluateRequest(_Body):
     question_id: str | None = Field(default=None, max_length=200, description="a bank question id (no matching)")
     judge: JudgeName | None = Field(default=None, description="override the server's judge for this request")
     reveal: bool = Field(default=False, description="include the reference answer in the result")
+    reference: str | None = Field(
+        default=None, max_length=MAX_ANSWER_CHARS,
+        description="a reference answer to grade against (with `question`; the rubric is derived from it)",
+    )  # fmt: skip
+
+
+class FeedbackRequest(_Body):
+    """The interviewer's own grade of an answer: by the evaluation's id, or by question id and answer."""
+
+    evaluation_id: str | None = Field(default=None, max_length=64, description="`evaluation_id` of a result")
+    question_id: str | None = Field(default=None, max_length=200, description="with `answer`, instead of the id")
+    answer: str | None = Field(default=None, max_length=MAX_ANSWER_CHARS)
+    grade: float = Field(ge=0, le=100, description="your grade, 0-100")
+    note: str = Field(default="", max_length=2000)
+
+
+class FeedbackReply(BaseModel):
+    stored: bool = Field(description="false when the same submission was already stored (nothing appended)")
+    question_id: str
+    evaluation_id: str | None
+    grade: float
+    graded_answers: int = Field(description="your graded answers of this question: anchors from the next evaluation")
 
 
 class TranscriptRequest(_Body):
@@ -539,6 +561,7 @@ class Service:
         self.jobs = JobStore(evaluator.home / JOBS_FILE, self.run_job)
         self._by_judge: dict[str, Evaluator] = {}
         self._lock = threading.Lock()
+        self._stale = False  # a grade was stored: the next request reloads the user bank
 
     def warm_up(self) -> None:
         """Load the embedding model, the index and the judge now, not on the first request."""
@@ -550,8 +573,43 @@ class Service:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
+    def refresh(self) -> None:
+        """After a stored grade, the evaluators of the next requests see it (requests in flight keep theirs)."""
+        if not self._stale:
+            return
+        with self._lock:
+            if self._stale:
+                self.evaluator = self.evaluator.reloaded()
+                self._by_judge.clear()
+                self._stale = False
+
+    def feedback(self, body: FeedbackRequest) -> FeedbackReply:
+        from .feedback import add_grade, latest_grades, load_record
+
+        ev = self.evaluator
+        if body.evaluation_id:
+            try:
+                record = load_record(ev.home, body.evaluation_id)
+            except InputError as exc:
+                raise ApiError(404, "unknown_evaluation", str(exc)) from exc
+            qid, answer, eval_id, score = record.question_id, record.answer, record.id, record.score
+        elif body.question_id and body.answer and body.answer.strip():
+            if body.question_id not in ev.bank:
+                raise ApiError(404, "unknown_question", f"no question with id {body.question_id!r} in the bank")
+            qid, answer, eval_id, score = body.question_id, body.answer, None, None
+        else:
+            raise ApiError(400, "invalid_input", "send evaluation_id, or question_id and answer, with the grade")
+        root = ev.user_bank or ev.home / "bank"
+        stored, new = add_grade(root, question_id=qid, answer=answer, grade=body.grade, source="api", note=body.note,
+                                eval_id=eval_id, evaluator_score=score)  # fmt: skip
+        if new:
+            self._stale = True
+        n = len(latest_grades(root).get(qid, []))
+        return FeedbackReply(stored=new, question_id=qid, evaluation_id=eval_id, grade=stored.grade, graded_answers=n)
+
     def evaluator_for(self, judge: JudgeName | None) -> Evaluator:
         """The shared evaluator, or a sibling with another judge that shares its bank, model and index."""
+        self.refresh()
         if judge is None:
             return self.evaluator
         with self._lock:
@@ -581,8 +639,10 @@ class Service:
         if question_id is not None and question_id not in self.evaluator.bank:
             raise ApiError(404, "unknown_question", f"no question with id {question_id!r} in the bank")
         ev = self.evaluator_for(body.judge)
+        if body.reference is not None and not (body.question or "").strip():
+            raise ApiError(400, "invalid_input", "a reference needs the question it answers (`question`)")
         result = ev.evaluate(body.answer, question=body.question, question_id=question_id,
-                             include_reference=body.reveal)  # fmt: skip
+                             include_reference=body.reveal, reference=body.reference)  # fmt: skip
         if result.question_id is None:
             raise ApiError(
                 422, "no_confident_match",
@@ -755,6 +815,17 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
         return await service.run(service.evaluate, body)
 
     @app.post(
+        "/v1/feedback", tags=["evaluate"],
+        responses={400: {"description": "invalid input"}, 401: {"description": "token required"},
+                   404: {"description": "unknown evaluation_id or question_id"},
+                   422: {"description": "grade outside 0-100 or not a number"}},
+    )  # fmt: skip
+    async def feedback(body: FeedbackRequest) -> FeedbackReply:
+        """Your own grade of an answer, stored as an anchor of its question in your bank (append-only, with
+        time and source). A repeated submission is not stored twice. The judges use it from the next evaluation."""
+        return await service.run(service.feedback, body)
+
+    @app.post(
         "/v1/transcripts", tags=["transcripts"], status_code=202, response_model=None,
         responses={202: {"model": Job, "description": "the job (poll its Location)"},
                    200: {"model": TranscriptReport, "description": "the report (with ?wait=true)"},
@@ -840,6 +911,7 @@ def serve(
     bank: Path | None = None,
     judge: str | None = None,
     workers: int = DEFAULT_WORKERS,
+    user_bank: Path | None = None,
 ) -> None:
     """Load the evaluator once and serve the API and the page with uvicorn until interrupted."""
     import uvicorn
@@ -849,7 +921,7 @@ def serve(
     token = os.environ.get(TOKEN_ENV) or None
     if not is_loopback(host) and token is None:
         log.warning("serving on %s without %s: anyone who can reach this port can use the API", host, TOKEN_ENV)
-    evaluator = Evaluator(bank=bank, judge=judge)
+    evaluator = Evaluator(bank=bank, judge=judge, user_bank=user_bank)
     app = create_app(evaluator, token=token, workers=workers)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
