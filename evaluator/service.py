@@ -816,9 +816,9 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
 
     @app.post(
         "/v1/feedback", tags=["evaluate"],
-        responses={400: {"description": "invalid input"}, 401: {"description": "token required"},
-                   404: {"description": "unknown evaluation_id or question_id"},
-                   422: {"description": "grade outside 0-100 or not a number"}},
+        responses={400: {"description": "invalid input (a grade outside 0-100 or not a number)"},
+                   401: {"description": "token required"},
+                   404: {"description": "unknown evaluation_id or question_id"}},
     )  # fmt: skip
     async def feedback(body: FeedbackRequest) -> FeedbackReply:
         """Your own grade of an answer, stored as an anchor of its question in your bank (append-only, with

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evaluator import Evaluator
+from evaluator.embedding import Embedder
 from evaluator.feedback import add_grade, read_grades
 from evaluator.user_bank import export_bank, with_user_bank
 
@@ -161,8 +162,7 @@ def test_a_user_entry_with_a_bundled_id_overrides_it_and_the_export_loads_elsewh
 
 
 def test_a_question_with_a_given_reference_is_graded_against_a_derived_rubric(
-    embedder,  # type: ignore[no-untyped-def]
-    tmp_path: Path,
+    embedder: Embedder, tmp_path: Path
 ) -> None:
     ev = Evaluator(judge="offline", embedder=embedder, home=tmp_path)
     good = ev.evaluate(GOOD, question=QUESTION, reference=REFERENCE)
