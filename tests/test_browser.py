@@ -27,6 +27,7 @@ from test_service import ANSWER, QID, running
 from websockets.sync.client import ClientConnection, connect
 
 from evaluator import Evaluator
+from evaluator.models import TurnResult
 from evaluator.service import create_app
 from evaluator.transcript_reports import to_html
 
@@ -315,6 +316,5 @@ def test_transcript_report_in_chinese(evaluator: Evaluator, page: Page, shots: P
     local_only(page.requested_urls())
 
 
-def _graded(r: object) -> bool:
-    ev = getattr(r, "evaluation", None)
-    return ev is not None and ev.score is not None
+def _graded(r: TurnResult) -> bool:
+    return r.evaluation is not None and r.evaluation.score is not None
