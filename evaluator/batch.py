@@ -40,6 +40,7 @@ from .text import split_units
 from .transcript import load_transcript, question_focus, question_parts
 
 if TYPE_CHECKING:
+    from .calibration import Calibration
     from .core import Evaluator
 
 DEFAULT_CONCURRENCY = 4
@@ -76,8 +77,13 @@ def result_basis(ev: Evaluator, judge: Judge) -> ResultBasis:
         judge=judge.name, model=ident.get("model"), endpoint=ident.get("endpoint"),
         prompt_version=ident.get("prompt_version"), sampling=ident.get("sampling"),
         samples=ev.samples if isinstance(judge, SamplingJudge) else 1,  # a deterministic judge ignores it
-        calibration=ev.calibration.version, bank=ev.bank.content_hash, embedding=ev.embedder.name,
+        calibration=calibration_id(ev.calibration), bank=ev.bank.content_hash, embedding=ev.embedder.name,
     )  # fmt: skip
+
+
+def calibration_id(cal: Calibration) -> str:
+    """The calibration's version and a hash of its content: a refit that kept the version still counts."""
+    return f"{cal.version}+{hashlib.sha256(cal.model_dump_json().encode('utf-8')).hexdigest()[:8]}"
 
 
 def _hash(value: object) -> str:
@@ -480,6 +486,7 @@ __all__ = [
     "BatchObserver",
     "ResultsLog",
     "basis_changes",
+    "calibration_id",
     "choose_match",
     "content_key",
     "default_results_path",

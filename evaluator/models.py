@@ -304,7 +304,7 @@ class ResultBasis(Strict):
     prompt_version: str | None = None
     sampling: str | None = Field(default=None, description="temperature, seed and token limit, as JSON")
     samples: int = 1
-    calibration: str
+    calibration: str = Field(description="the calibration's version + a hash of its parameters")
     bank: str = Field(description="content hash of the bank")
     embedding: str = Field(description="the embedding model (matching, similarity, the offline judge)")
 

@@ -25,7 +25,7 @@ from chat_server import ChatServer
 from test_service import running
 
 from evaluator import Evaluator
-from evaluator.batch import run_turns
+from evaluator.batch import calibration_id, run_turns
 from evaluator.cache import JudgeCache
 from evaluator.embedding import Embedder
 from evaluator.index import _read, bank_texts, index_dir
@@ -123,11 +123,18 @@ def test_resume_regrades_after_a_new_calibration_or_a_bank_edit(
     recalibrated = Evaluator(bank=bank, judge="offline", embedder=embedder, home=home, calibration=calibration)
     report = run_turns(recalibrated, turns, results=results, resume=True)
     assert (report.reused, report.regraded) == (0, 2)
-    assert report.regraded_because == (f"calibration version {ev.calibration.version} -> recalibrated",)
+    before, after = calibration_id(ev.calibration), calibration_id(calibration)
+    assert after.startswith("recalibrated+")
+    assert report.regraded_because == (f"calibration version {before} -> {after}",)
+    # a refit that kept its version string is a new calibration all the same
+    refit = calibration.model_copy(update={"alpha": calibration.alpha / 2})
+    report = run_turns(Evaluator(bank=bank, judge="offline", embedder=embedder, home=home, calibration=refit),
+                       turns, results=results, resume=True)  # fmt: skip
+    assert report.regraded == 2 and report.regraded_because[0].startswith("calibration version recalibrated+")
 
     reference = bank / "reference_answers" / f"{IDS[1]}.md"
     reference.write_text(reference.read_text(encoding="utf-8") + "\n补充一句新的说明。", encoding="utf-8")
-    edited = Evaluator(bank=bank, judge="offline", embedder=embedder, home=home, calibration=calibration)
+    edited = Evaluator(bank=bank, judge="offline", embedder=embedder, home=home, calibration=refit)
     report = run_turns(edited, turns, results=results, resume=True)
     # The bank's hash covers every entry: matching and the offline judge read the whole bank.
     assert report.regraded == 2 and len(report.regraded_because) == 1
