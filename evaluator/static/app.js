@@ -154,6 +154,9 @@ function renderReport(ev) {
   $("similarities").textContent = similaritiesLine(ev);
   $("judge").textContent = "评分器：" + ev.judge;
   $("details-box").hidden = !ev.parts;
+  $("origin").textContent = originLine(ev);
+  lastEvaluation = ev.evaluation_id || null;
+  $("my-grade-box").hidden = !lastEvaluation;
 
   const list = $("criteria");
   list.textContent = "";
@@ -175,6 +178,41 @@ function renderReport(ev) {
   $("details-box").hidden = !ev.parts;
 }
 
+const ORIGINS = {
+  user: "你自己题库中的题目。",
+  "user-override": "你自己题库中的题目（替代了内置题库中同编号的题目）。",
+  given: "按你给出的参考答案评分，评分细则由参考答案自动生成（非人工编写）。",
+  drafted: "题库中没有这道题：参考答案和评分细则由 LLM 评分模型起草（非人工编写）。",
+};
+
+function originLine(ev) {
+  const parts = [];
+  if (ORIGINS[ev.question_source]) parts.push(ORIGINS[ev.question_source]);
+  else if (ev.auto_rubric) parts.push("评分细则由参考答案自动生成（非人工编写）。");
+  if (ev.user_anchors) parts.push("你评过分的 " + ev.user_anchors + " 个回答参与了这次评分。");
+  return parts.join(" ");
+}
+
+let lastEvaluation = null;
+
+async function sendGrade() {
+  const value = $("my-grade").value.trim();
+  const grade = Number(value);
+  if (!lastEvaluation) return;
+  if (value === "" || !Number.isFinite(grade) || grade < 0 || grade > 100) {
+    setStatus("评分要是 0 到 100 之间的数。", true);
+    return;
+  }
+  const reply = await api("/v1/feedback", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ evaluation_id: lastEvaluation, grade: grade, note: $("my-note").value }),
+  });
+  setStatus(reply.stored
+    ? "已记下你的评分。你对这道题评过分的回答共 " + reply.graded_answers + " 个，下次评分就会用上。"
+    : "这份评分之前已经记下了。");
+}
+
 function renderCandidates(candidates) {
   $("report").hidden = false;
   $("score").textContent = "—";
@@ -185,6 +223,8 @@ function renderCandidates(candidates) {
   $("criteria").textContent = "";
   $("errors-box").hidden = true;
   $("feedback-box").hidden = true;
+  $("origin").textContent = "";
+  $("my-grade-box").hidden = true;
   const ul = $("candidates");
   ul.textContent = "";
   for (const c of candidates) {
@@ -201,15 +241,22 @@ function renderCandidates(candidates) {
 
 async function submit() {
   const answer = $("answer").value;
+  const ownQuestion = $("own-question").value.trim();
+  const ownReference = $("own-reference").value.trim();
   if (!answer.trim()) { setStatus("请先写下你的回答。", true); return; }
-  if (!current) { setStatus("请先选择一道题。", true); return; }
+  if (ownReference && !ownQuestion) { setStatus("参考答案要配上它回答的题目。", true); return; }
+  if (!current && !ownQuestion) { setStatus("请先选择一道题。", true); return; }
+  // Your own question (with or without a reference) is graded instead of the picked one.
+  const body = ownQuestion
+    ? Object.assign({ answer: answer, question: ownQuestion }, ownReference ? { reference: ownReference } : {})
+    : { answer: answer, question_id: current };
   $("submit").disabled = true;
   setStatus("评分中……");
   try {
     const ev = await api("/v1/evaluate", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ answer: answer, question_id: current }),
+      body: JSON.stringify(body),
     });
     renderReport(ev);
     setStatus("评分完成。");
@@ -248,6 +295,7 @@ async function start() {
   $("random").addEventListener("click", wrap(randomQuestion));
   $("submit").addEventListener("click", wrap(submit));
   $("reveal").addEventListener("click", wrap(reveal));
+  $("send-grade").addEventListener("click", wrap(sendGrade));
   $("search").addEventListener("input", () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(wrap(loadQuestions), 300);
