@@ -87,3 +87,23 @@ def test_a_draft_that_is_not_a_valid_entry_is_asked_again_then_refused_and_not_c
     server.default = routed(json.dumps(DRAFT, ensure_ascii=False))
     fixed = llm_evaluator(server, embedder, tmp_path).evaluate(ANSWER, question=QUESTION)
     assert fixed.question_source == "drafted"  # nothing bad was cached
+
+
+def test_the_llm_judge_sees_the_interviewers_grades_as_calibration_samples(
+    server: ChatServer, embedder: Embedder, tmp_path: Path
+) -> None:
+    from evaluator.feedback import add_grade
+    from evaluator.judges.prompts import MAX_PROMPT_ANCHORS, prompt_anchors
+    from evaluator.models import Anchor
+
+    mine = "缩放是为了让点积的方差不随维度变大，这是我面试时听到的一个独特回答。"
+    add_grade(tmp_path / "bank", question_id="attention-scale-sqrt-dk", answer=mine, grade=33, source="api")
+    result = llm_evaluator(server, embedder, tmp_path).evaluate(ANSWER, question_id="attention-scale-sqrt-dk")
+    assert result.user_anchors == 1 and result.score is not None
+    [request] = [r for r in server.requests if "<<<ANSWER" in r.user]
+    samples = request.user.split("## 校准样例")[1].split("## 待评分的回答")[0]
+    assert mine in samples and "33 分" in samples
+
+    many = tuple(Anchor(score=s, answer=f"回答 {s}") for s in range(100))
+    thinned = prompt_anchors(many)
+    assert len(thinned) == MAX_PROMPT_ANCHORS and thinned[0].score == 99 and thinned[-1].score == 0
