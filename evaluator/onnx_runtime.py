@@ -157,9 +157,6 @@ class OnnxEncoder:
         self.meta = meta
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        threads = os.environ.get("EVALUATOR_THREADS")
-        if threads:
-            options.intra_op_num_threads = int(threads)
         self.session: InferenceSession = ort.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )

@@ -23,10 +23,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 from .question_text import focus, named_terms, normalize, terms
+from .tfidf import CharTfidf
 
 if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     from .bank import QuestionBank
     from .multilingual import MultilingualEmbedder
 
@@ -108,8 +107,6 @@ class QuestionIndex:
     """The bank's phrasings, searchable by e5 vector, char n-grams and named terms."""
 
     def __init__(self, bank: QuestionBank, vectors: dict[str, np.ndarray], params: QuestionMatchParams):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         self.params = params
         self.ids = [q.id for q in bank]
         rows: list[str] = []
@@ -121,7 +118,7 @@ class QuestionIndex:
         self.rows = rows
         self.entry_of_row = np.array(entry_of_row)
         self.matrix = np.stack([vectors[r] for r in rows]).astype(np.float32)
-        self._tfidf: TfidfVectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
+        self._tfidf = CharTfidf(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True)
         self._lex = self._tfidf.fit_transform(rows)
         self.row_terms = [terms(r) for r in rows]
         self._reference_terms = [terms(q.reference) for q in bank]
