@@ -15,6 +15,7 @@ from rich.console import Console
 from evaluator.errors import EvaluatorError, InputError
 
 if TYPE_CHECKING:
+    from evaluator.bank import QuestionBank
     from evaluator.models import Evaluation
 
 
@@ -387,7 +388,7 @@ def calibrate(
     from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
     from evaluator.labelled import load_labelled
 
-    ev = Evaluator(bank=bank, judge="offline")
+    ev = Evaluator(bank=_shipped_bank(bank), judge="offline")  # the user's entries and grades are not fitting data
     labelled_path = ev.bank.root / "eval_data" / "answers.jsonl" if ev.bank.root else None
     labelled = load_labelled(labelled_path) if labelled_path and labelled_path.is_file() else []
     samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])
@@ -430,6 +431,14 @@ def _calibrate_user(bank: Path | None, user_bank: Path | None, write: bool, vers
             "refit the blend (the shipped one stays); `evaluate grade RESULT.json GRADE` adds one",
             err=False,
         )
+def _shipped_bank(bank: Path | None) -> QuestionBank:
+    """The bank without the user's: a bank object given whole is not extended by the user bank."""
+    from evaluator.bank import QuestionBank
+    from evaluator.config import default_bank_dir
+
+    return QuestionBank.load(Path(bank or default_bank_dir()))
+
+
         return
     typer.echo(f"your {n} graded answers (each left out of its own anchor estimate):")
     typer.echo(f"  shipped blend: {before}")
@@ -546,7 +555,7 @@ def benchmark(
             )  # fmt: skip
     else:
         labelled = load_labelled(file)
-        ev = Evaluator(bank=bank, judge="offline")
+        ev = Evaluator(bank=_shipped_bank(bank), judge="offline")  # measures the package, not the user's grades
         calib = [a for a in labelled if a.split == "calibration"]
         test = [a for a in labelled if a.split == "test"]
         result = benchmark_split(f"{file.name} (test part)", ev, calib, test)
