@@ -259,11 +259,24 @@ def match(
 def bank_check(
     bank: BankOpt = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Quality rules warn instead of failing.")] = False,
+    judge_checks: Annotated[
+        bool,
+        typer.Option("--judge/--no-judge", help="Also run the offline judge over references and anchors (minutes)."),
+    ] = False,
 ) -> None:
-    """Validate every rubric and reference answer, and the seed coverage list."""
+    """Validate every rubric and reference answer, the seed coverage list, and (with the offline judge)
+    that no correct text is read as a wrong claim and that anchors are graded as they cover."""
     from evaluator.bank_check import check_bank
 
     report = check_bank(bank, strict=not lenient)
+    if judge_checks and not report.problems:
+        from evaluator import Evaluator
+        from evaluator.bank_audit import audit_bank
+
+        audit = audit_bank(Evaluator(bank=bank, judge="offline"))
+        report.problems += audit.problems
+        report.notes += [f"warning: {w}" for w in audit.warnings]
+        report.notes.append(f"judge checks: {audit.texts_checked} correct texts, {audit.anchors_checked} anchors")
     for line in report.problems:
         typer.echo(line, err=True)
     for line in report.notes:
@@ -418,6 +431,14 @@ def calibrate(
         typer.echo("wrote evaluator/calibration.json")
 
 
+def _shipped_bank(bank: Path | None) -> QuestionBank:
+    """The bank without the user's: a bank object given whole is not extended by the user bank."""
+    from evaluator.bank import QuestionBank
+    from evaluator.config import default_bank_dir
+
+    return QuestionBank.load(Path(bank or default_bank_dir()))
+
+
 def _calibrate_user(bank: Path | None, user_bank: Path | None, write: bool, version: str) -> None:
     from evaluator import Evaluator
     from evaluator.calibration import load_calibration
@@ -431,14 +452,6 @@ def _calibrate_user(bank: Path | None, user_bank: Path | None, write: bool, vers
             "refit the blend (the shipped one stays); `evaluate grade RESULT.json GRADE` adds one",
             err=False,
         )
-def _shipped_bank(bank: Path | None) -> QuestionBank:
-    """The bank without the user's: a bank object given whole is not extended by the user bank."""
-    from evaluator.bank import QuestionBank
-    from evaluator.config import default_bank_dir
-
-    return QuestionBank.load(Path(bank or default_bank_dir()))
-
-
         return
     typer.echo(f"your {n} graded answers (each left out of its own anchor estimate):")
     typer.echo(f"  shipped blend: {before}")

@@ -319,7 +319,9 @@ class TurnResult(Strict):
     evaluation: Evaluation | None = None
     candidates: tuple[Candidate, ...] = Field(default=(), description="closest bank questions when unmatched")
     not_a_question: bool = Field(default=False, description="unmatched because the turn is small talk, not a question")
-    matched_by: str | None = Field(default=None, description="question | question+answer | question+model | answer | id")
+    matched_by: str | None = Field(
+        default=None, description="question | question+answer | question+model | answer | id"
+    )
     error: str | None = None
     seconds: float = 0.0
 
