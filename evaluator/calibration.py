@@ -20,9 +20,13 @@ class OfflineParams(BaseModel):
     met: float = Field(description="criterion signal at or above which a criterion is met")
     partial: float = Field(description="criterion signal at or above which it is partial")
     keyword_bonus: float = Field(ge=0.0, description="signal added for full keyword coverage")
-    error_threshold: float = Field(description="cosine above which a common error is asserted")
-    error_margin: float = Field(default=0.0, description="...and by which it beats every rubric point")
-    error_lexical: float = Field(default=0.0, ge=0.0, description="weight of the char n-gram contrast")
+    error_threshold: float = Field(description="cosine at which a wrong claim is reported as the common error it is")
+    contradiction: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="verifier P(contradicts) at which a unit is a wrong claim"
+    )
+    support: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="verifier P(supports) a unit needs to meet a criterion (0: off)"
+    )
     anchor_k: int = Field(ge=1)
     anchor_temperature: float = Field(gt=0.0)
     anchor_method: Literal["knn", "ridge"] = Field(

@@ -18,7 +18,7 @@ import numpy as np
 from .calibration import Calibration, MatchParams, OfflineParams, anchor_share, is_foreign
 from .core import Evaluator
 from .index import embed_with_stores
-from .judges.offline import Analysis, anchor_grade, criterion_findings, error_units
+from .judges.offline import Analysis, anchor_grade, criterion_findings, wrong_claims
 from .labelled import LabelledAnswer
 from .metrics import agreement, pearson
 from .models import Question
@@ -43,18 +43,21 @@ class Sample:
 
 
 def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) -> list[Sample]:
-    """Anchors of the bank (left out of their own estimate) + labelled answers (their own split)."""
+    """Labelled answers (their own split) or, without any, the bank's anchors (each left out of its
+    own estimate): the anchors are already the judge's neighbours, so they are fitting data only for
+    a bank without labelled answers (and judging them all costs minutes of the verifier's time)."""
     judge = ev.offline_judge()
+    anchors = not extra
     # Embed every sentence once through the persistent store: a second calibration embeds nothing.
     texts = []
-    for q in ev.bank:
+    for q in ev.bank if anchors else []:
         for a in q.rubric.anchors:
             texts += [*(split_units(a.answer) or [a.answer.strip()]), a.answer]
     for la in extra or []:
         texts += [*(split_units(la.answer) or [la.answer.strip()]), la.answer]
     ev.embedder.memo.update(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
     samples = []
-    for q in ev.bank:
+    for q in ev.bank if anchors else []:
         for a in q.rubric.anchors:
             samples.append(Sample(q, a.answer, a.score, judge.analyze(q, a.answer), a.answer, is_test_question(q.id)))
     for la in extra or []:
@@ -65,12 +68,12 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
 
 def _rubric(s: Sample, p: OfflineParams) -> float:
     """The rubric part the judge would give with thresholds `p` (same functions, no re-embedding)."""
-    findings = criterion_findings(s.analysis, p, error_units(s.analysis, p))
+    findings = criterion_findings(s.analysis, p, wrong_claims(s.analysis, p))
     return rubric_score([(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)])
 
 
 def _n_errors(s: Sample, p: OfflineParams) -> int:
-    return len(error_units(s.analysis, p))
+    return len(wrong_claims(s.analysis, p))
 
 
 def _anchor(s: Sample, p: OfflineParams) -> float | None:
@@ -96,6 +99,10 @@ def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]
 
 
 ORDER_COST = 30.0  # RMSE points per unit of within-question pairwise discordance
+# An answer the judge finds meets every point and asserts nothing wrong is a strong answer: a grade
+# below this for it costs as much as mis-ordering.
+ALL_MET_GRADE = 85.0
+ALL_MET_COST = 30.0
 ORDER_MIN_GAP = 15.0  # human grades this far apart must come out in the same order
 
 
@@ -131,16 +138,19 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
     return fit_blend(train, cal, version, min_alpha)
 
 
-# A wrong claim is reported and costs points, so the candidate gets the benefit of the doubt: a unit
-# must come clearly closer to the misconception than to every correct statement, not merely tie.
-ERROR_MARGINS = (0.05, 0.07, 0.1, 0.15)
+# A wrong claim is reported and costs points, so the candidate gets the benefit of the doubt: the
+# verifier must read a contradiction with at least this probability (scripts/measure_verifier.py
+# measures false contradictions on correct texts at the shipped value).
+CONTRADICTION_LEVELS = (0.6, 0.7, 0.8, 0.9)
+# P(supports) a unit needs to meet a criterion; 0 leaves evidence to closeness alone.
+SUPPORT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
 
 
 def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -> OfflineParams:
     """Criterion and error thresholds: the rubric score alone should track the grade.
 
-    Coordinate search (criterion thresholds, then error thresholds, twice): the two interact only
-    through the units an error disqualifies, and the full product grid is 20x slower."""
+    Coordinate search (criterion thresholds, then the verifier's thresholds, twice): the two interact
+    only through the units a wrong claim disqualifies, and the full product grid is 20x slower."""
     gold = [s.gold for s in train]
 
     def score(p: OfflineParams) -> float:
@@ -154,17 +164,16 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
         for met, gap, kb in itertools.product(np.arange(0.0, 0.2001, 0.02), (0.02, 0.04, 0.06, 0.08), (0.0, 0.03, 0.06))
         if met - gap >= -1e-9
     ]
-    error_grid = [{"error_threshold": 2.0, "error_margin": 0.0, "error_lexical": 0.0}] + [
-        {"error_threshold": e, "error_margin": m, "error_lexical": lx}
-        for e, m, lx in itertools.product((0.78, 0.8, 0.82, 0.84, 0.88), ERROR_MARGINS, (0.0, 0.3, 1.0))
+    verifier_grid = [
+        {"contradiction": c, "support": sp} for c, sp in itertools.product(CONTRADICTION_LEVELS, SUPPORT_LEVELS)
     ]
     # The search starts inside the grids' constraints, whatever the shipped file says.
     best = start.model_copy(
-        update={"error_margin": max(start.error_margin, ERROR_MARGINS[0]), "partial": max(start.partial, 0.0)}
+        update={"contradiction": max(start.contradiction, CONTRADICTION_LEVELS[0]), "partial": max(start.partial, 0.0)}
     )
     best_score = score(best)
     for _ in range(rounds):
-        for grid in (criterion_grid, error_grid):
+        for grid in (criterion_grid, verifier_grid):
             for update in grid:
                 p = best.model_copy(update=update)
                 r = score(p)
@@ -205,7 +214,8 @@ def fit_blend(
             best_a = (r, cand)
     offline = best_a[1]
     # Similarity range and blend weights: minimize RMSE of the final score plus a cost for
-    # mis-ordering answers to the same question (an interviewer compares candidates on one question).
+    # mis-ordering answers to the same question (an interviewer compares candidates on one question)
+    # and one for grading an answer that meets every point with no wrong claim below 85.
     pi, pj = _ordered_pairs(train)
     rub = np.array([_rubric(s, offline) for s in train])
     anc = [_anchor(s, offline) for s in train]
@@ -215,6 +225,7 @@ def fit_blend(
     cos = np.array([s.analysis.reference_cosine for s in train])
     lex = np.array([s.analysis.reference_lexical for s in train])
     g = np.array(gold)
+    all_met = (rub >= 100.0 - 1e-9) & (n_err == 0)
     best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty, 0.0)
     for lam, lo, hi in itertools.product(
         (0.0, 0.25, 0.5, 1.0), np.arange(0.55, 1.2001, 0.05), np.arange(0.8, 1.8001, 0.05)
@@ -233,6 +244,8 @@ def fit_blend(
             err = float(np.sqrt(np.mean((final - g) ** 2)))
             if len(pi):
                 err += ORDER_COST * float(np.mean(final[pi] <= final[pj]))
+            if all_met.any():
+                err += ALL_MET_COST * float(np.mean(final[all_met] < ALL_MET_GRADE))
             if err < best_b[0]:
                 best_b = (err, float(alpha), float(lo), float(hi), float(aw), per, lam)
     _, alpha, lo, hi, aw, per, lam = best_b

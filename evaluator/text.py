@@ -87,13 +87,21 @@ def is_enumeration(unit: str) -> bool:
 
 
 def prose_text(answer: str) -> str:
-    """The answer without its bare lists of terms: what the similarity to the reference is measured on,
-    so that listing the reference's vocabulary does not pass for explaining it. '' if nothing is left."""
+    """The answer without its bare lists of terms and without repeated sentences: what the similarity
+    to the reference is measured on, so that listing the reference's vocabulary does not pass for
+    explaining it, nor saying a sentence twice for saying more. '' if nothing is left."""
     sentences = [raw.strip() for raw in _SENTENCE_END.split(answer) if raw and raw.strip()]
-    kept = [x for x in sentences if not is_enumeration(x)]
+    kept = [x for x in dict.fromkeys(sentences) if not is_enumeration(x)]
     if len(kept) == len(sentences):
         return answer.strip()
     return "\n".join(kept)
+
+
+def distinct_text(answer: str) -> str:
+    """The answer with each sentence once, in order: a sentence said twice is said once."""
+    sentences = [raw.strip() for raw in _SENTENCE_END.split(answer) if raw and raw.strip()]
+    distinct = list(dict.fromkeys(sentences))
+    return answer.strip() if len(distinct) == len(sentences) else "\n".join(distinct)
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.+\-]*[A-Za-z0-9]")

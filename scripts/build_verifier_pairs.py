@@ -333,6 +333,28 @@ def question_pairs(
     return out
 
 
+# How a candidate says a sentence they agree with: spoken openings, the same words without the
+# reference's punctuation and spacing.
+_SPOKEN = ("我理解是", "简单说，", "其实", "我觉得", "就是说", "嗯，", "印象中", "我的理解：", "说白了", "本质上")
+
+
+def echo_pairs(q: Question, rng: random.Random) -> list[dict[str, str]]:
+    """supports: a statement against itself, said in a candidate's voice, and a clause against its
+    whole sentence (the sentence says the clause). Trained on after the main pairs: without them a
+    model that learned "nearly the same words, one word changed" reads "the same words" as the most
+    contradicting pair of all."""
+    out: list[dict[str, str]] = []
+    for text, _ in statements(q):
+        out.append(pair(text, text, "supports", q, "identity"))
+        spoken = rng.choice(_SPOKEN) + text.rstrip("。；;，,")
+        if rng.random() < 0.5:
+            spoken = re.sub(r"(?<=[\u4e00-\u9fff]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[\u4e00-\u9fff])", "", spoken)
+        out.append(pair(text, spoken, "supports", q, "echo"))
+        for clause in _clauses(text)[:1]:
+            out.append(pair(clause, text, "supports", q, "sentence-of-clause"))
+    return out
+
+
 def _shared_change(before: str, after: str, premise: str) -> bool:
     """The words the perturbation removed occur in the premise: the change is about what it says."""
     removed = {w for w in re.findall(r"[\u4e00-\u9fff]{2,}|[A-Za-z0-9.]+", before)} - set(
@@ -343,7 +365,7 @@ def _shared_change(before: str, after: str, premise: str) -> bool:
     return any(w in premise or any(w[i : i + 2] in premise for i in range(len(w) - 1)) for w in removed)
 
 
-def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
     os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
     from evaluator import Evaluator
 
@@ -357,6 +379,7 @@ def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     vec = vectors.__getitem__
     train: list[dict[str, str]] = []
     heldout: list[dict[str, str]] = []
+    echo: list[dict[str, str]] = []
     for q in questions:
         rng = random.Random(f"{seed}:{q.id}")
         # Other questions' units: reference sentences and good anchors of questions on the same side
@@ -365,8 +388,11 @@ def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         others = [u for o in questions if o.id != q.id and is_heldout(o.id) == side for u in _units_of(o)]
         other_vecs = np.stack([vec(u) for u in others])
         (heldout if side else train).extend(question_pairs(q, vec, others, other_vecs, rng))
+        if not side:
+            echo.extend(echo_pairs(q, random.Random(f"{seed}:{q.id}:echo")))
     random.Random(seed).shuffle(train)
-    return train, heldout
+    random.Random(seed).shuffle(echo)
+    return train, heldout, echo
 
 
 def _units_of(q: Question) -> Iterable[str]:
@@ -394,10 +420,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "verifier")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
-    train, heldout = build(args.seed)
+    train, heldout, echo = build(args.seed)
     write(args.out / "train.jsonl", train)
     write(args.out / "heldout.jsonl", heldout)
-    for name, rows in (("train", train), ("heldout", heldout)):
+    write(args.out / "echo.jsonl", echo)
+    for name, rows in (("train", train), ("heldout", heldout), ("echo (second stage)", echo)):
         qids = {r["question_id"] for r in rows}
         labels = Counter(r["label"] for r in rows)
         print(f"{name}: {len(rows)} pairs over {len(qids)} questions; {dict(labels)}; sha256 {data_hash(rows)[:16]}")

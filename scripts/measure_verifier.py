@@ -1,0 +1,179 @@
+"""Measure the shipped claim verifier on held-out questions: `python scripts/measure_verifier.py`.
+
+The held-out questions (a fixed hash of their ids, see scripts/build_verifier_pairs.py) are never in
+the verifier's training pairs. Prints, through the same inference path and thresholds the offline
+judge uses:
+
+- contradiction recall: the share of those questions' common errors (against the point they negate)
+  and rule perturbations of their statements that the verifier reads as contradicting;
+- false contradiction: the share of their reference sentences and of the units of their anchors
+  graded ≥ 85 that the verifier reads as contradicting any statement the judge checks them against
+  (the question's statements closest to them);
+- three-way accuracy on all held-out pairs, for the record.
+
+`--judge` measures the offline judge that uses it instead, on the whole pipeline: eval_data's short
+answers against the wrong ones to the same question, the test part's wrong answers and keyword salads
+(below 50?) and its Spearman, answers meeting every point with no wrong claim (at least 85?), the
+ordering test's complete > vague > wrong, and how many of the bank's own correct texts (reference
+answers, anchors graded ≥ 85) are accused of a wrong claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from build_verifier_pairs import SEED, WELL_GRADED, anchor_units, build, is_heldout, statements  # noqa: E402
+
+from evaluator.index import embed_with_stores, reference_units  # noqa: E402
+from evaluator.judges.offline import CHECKED_STATEMENTS, restates, wrong_claim_threshold  # noqa: E402
+from evaluator.judges.verifier import CONTRADICTS, LABELS, Verifier  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=Path, default=ROOT / "build" / "verifier" / "heldout.jsonl")
+    parser.add_argument("--model", type=Path, default=None, help="verifier folder (default: the shipped one)")
+    parser.add_argument("--judge", action="store_true", help="measure the offline judge instead (minutes)")
+    args = parser.parse_args()
+    if args.judge:
+        measure_judge()
+        return
+    os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
+    if args.pairs.is_file():
+        rows = [json.loads(line) for line in args.pairs.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        rows = build(SEED)[1]
+    verifier = Verifier(args.model) if args.model else Verifier()
+    threshold = wrong_claim_threshold()
+    probs = verifier.probabilities([(r["premise"], r["hypothesis"]) for r in rows])
+    predicted = [LABELS[i] for i in probs.argmax(axis=1)]
+    accuracy = float(np.mean([p == r["label"] for p, r in zip(predicted, rows, strict=True)]))
+    contra = [(r, p) for r, p in zip(rows, probs, strict=True) if r["label"] == "contradicts"]
+    # As the judge reads it: the statement's own words are never a contradiction of it.
+    caught = [bool(p[CONTRADICTS] >= threshold) and not restates(r["premise"], r["hypothesis"]) for r, p in contra]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for (r, _), c in zip(contra, caught, strict=True):
+        by_kind[r["kind"]].append(c)
+    qids = sorted({r["question_id"] for r in rows})
+
+    from evaluator import Evaluator
+
+    ev = Evaluator(judge="offline")
+    correct_units: list[tuple[str, str]] = []  # (question id, unit)
+    for qid in qids:
+        q = ev.bank.get(qid)
+        assert is_heldout(qid)
+        correct_units += [(qid, u) for u in dict.fromkeys([*reference_units(q), *anchor_units(q, WELL_GRADED)])]
+    texts = list({u for _, u in correct_units} | {t for qid in qids for t, _ in statements(ev.bank.get(qid))})
+    vectors = embed_with_stores(texts, ev.embedder, ev.home)
+    checks: list[tuple[int, str, str]] = []
+    for n, (qid, unit) in enumerate(correct_units):
+        stmts = [t for t, _ in statements(ev.bank.get(qid))]
+        sims = np.array([vectors[t] @ vectors[unit] for t in stmts])
+        for i in np.argsort(-sims)[:CHECKED_STATEMENTS]:
+            checks.append((n, stmts[int(i)], unit))
+    check_probs = verifier.probabilities([(s, u) for _, s, u in checks])
+    accused = np.zeros(len(correct_units), bool)
+    examples = []
+    for (n, s, u), p in zip(checks, check_probs, strict=True):
+        if p[CONTRADICTS] >= threshold and not restates(s, u):
+            if not accused[n]:
+                examples.append((s, u, float(p[CONTRADICTS])))
+            accused[n] = True
+
+    print(f"held-out questions: {len(qids)}; pairs: {len(rows)} {dict(Counter(r['label'] for r in rows))}")
+    print(f"wrong-claim threshold (P(contradicts)): {threshold:.2f}")
+    core = [c for (r, _), c in zip(contra, caught, strict=True) if not r["kind"].startswith("anchor-")]
+    print(f"contradiction recall, common errors and perturbations: {np.mean(core):.3f} ({sum(core)}/{len(core)})")
+    print(f"contradiction recall, also perturbed anchor units: {np.mean(caught):.3f} ({sum(caught)}/{len(caught)})")
+    for kind, hits in sorted(by_kind.items()):
+        print(f"  {kind:24s} {np.mean(hits):.3f} ({sum(hits)}/{len(hits)})")
+    print(
+        f"false contradiction on reference sentences and units of anchors >= {WELL_GRADED}: "
+        f"{np.mean(accused):.4f} ({int(accused.sum())}/{len(accused)} units, {len(checks)} pairs checked)"
+    )
+    for s, u, p in examples[:8]:
+        print(f"  accused ({p:.2f}): 「{u[:60]}」 vs 「{s[:60]}」")
+    print(f"three-way accuracy on all held-out pairs (argmax): {accuracy:.3f}")
+
+
+KINDS = ("complete", "partial", "wrong")
+
+
+def measure_judge() -> None:
+    import yaml
+
+    from evaluator import Evaluator, Level
+    from evaluator.labelled import load_labelled
+    from evaluator.metrics import agreement
+
+    os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
+    ev = Evaluator(judge="offline")
+    labelled = load_labelled(ROOT / "eval_data" / "answers.jsonl")
+    results = {a.id: ev.evaluate(a.answer, question_id=a.question_id) for a in labelled}
+    score = {k: float(r.score or 0.0) for k, r in results.items()}
+    by_q: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for a in labelled:
+        by_q[a.question_id][a.style].append(score[a.id])
+    pairs = [(min(s["short"]), max(s["wrong"]), q) for q, s in by_q.items() if s.get("short") and s.get("wrong")]
+    above = sum(short > wrong for short, wrong, _ in pairs)
+    print(f"eval_data: short above wrong on {above} of {len(pairs)} questions")
+    for short, wrong, q in pairs:
+        if short <= wrong:
+            print(f"  {q}: short {short:.1f} <= wrong {wrong:.1f}")
+    test = [a for a in labelled if a.split == "test"]
+    for style in ("wrong", "keyword-salad"):
+        group = [a for a in test if a.style == style]
+        high = [(a.id, a.question_id, score[a.id]) for a in group if score[a.id] >= 50]
+        print(f"test part {style}: {len(group) - len(high)} of {len(group)} below 50; at or above: {high}")
+    metrics = agreement([score[a.id] for a in test], [a.grade for a in test])
+    print(f"test part agreement: {metrics}")
+    full = [
+        (a.id, score[a.id])
+        for a in labelled
+        if not results[a.id].errors
+        and results[a.id].criteria
+        and all(c.level is Level.met for c in results[a.id].criteria)
+    ]
+    print(f"every point met, no wrong claim: {len(full)} answers; below 85: {[x for x in full if x[1] < 85]}")
+    accused = sum(bool(r.errors) for a, r in zip(labelled, results.values(), strict=True) if a.style == "complete")
+    print(f"complete answers with a wrong claim reported: {accused} of {sum(a.style == 'complete' for a in labelled)}")
+    cases = yaml.safe_load((ROOT / "tests" / "data" / "ordering.yaml").read_text(encoding="utf-8"))
+    ordered = []
+    for case in cases:
+        s3 = [
+            float(ev.evaluate(case[k], question_id=case["id"]).score or 0.0) for k in ("complete", "partial", "wrong")
+        ]
+        if s3[0] > s3[1] > s3[2]:
+            ordered.append(case["id"])
+        else:
+            print(f"  ordering {case['id']}: complete {s3[0]:.1f} partial {s3[1]:.1f} wrong {s3[2]:.1f}")
+    print(f"ordering: complete > vague > wrong on {len(ordered)} of {len(cases)}")
+    correct = [(q, q.reference) for q in ev.bank] + [
+        (q, a.answer) for q in ev.bank for a in q.rubric.anchors if a.score >= WELL_GRADED
+    ]
+    judge = ev.offline_judge()
+    flagged = []
+    for q, text in correct:
+        verdict = judge.verdict(q, judge.analyze(q, text))
+        if verdict.errors:
+            flagged.append((q.id, verdict.errors[0]))
+    print(f"bank's own correct texts accused of a wrong claim: {len(flagged)} of {len(correct)}")
+    for qid, err in flagged[:10]:
+        print(f"  {qid}: {err[:120]}")
+
+
+if __name__ == "__main__":
+    main()
