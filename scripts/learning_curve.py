@@ -180,12 +180,61 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def levels_off(rows: list[Row]) -> str:
+    """The first level after which Pearson gains less than 0.02 at every later level."""
+    pearson = [float(r["pearson"]) for r in rows]
+    for i, r in enumerate(rows):
+        if all(p - pearson[i] < 0.02 for p in pearson[i + 1 :]):
+            return str(r["graded_per_question"])
+    return str(rows[-1]["graded_per_question"])
+
+
+def summary(rows: list[Row]) -> list[str]:
+    lines = []
+    for name in dict.fromkeys(f"{r['set']}|{r['blend']}" for r in rows):
+        mine = [r for r in rows if f"{r['set']}|{r['blend']}" == name]
+        at = {str(r["graded_per_question"]): r for r in mine}
+        first, last = mine[0], mine[-1]
+        ten = f"; after 10: Pearson {at['10']['pearson']:.3f}, RMSE {at['10']['rmse']:.2f}" if "10" in at else ""
+        lines.append(
+            f"- {name.replace('|', ', ')}: Pearson {first['pearson']:.3f} after {first['graded_per_question']} graded "
+            f"answers per question{ten}; {last['pearson']:.3f} after {last['graded_per_question']} "
+            f"(mean {last['mean_graded_used']}); levels off from {levels_off(mine)} (later gains under 0.02)"
+        )
+    return lines
+
+
+def write_markdown(rows: list[Row], path: Path) -> None:
+    text = [
+        "# Learning curve: the interviewer's own grades as anchors",
+        "",
+        "Measured 2026-12-04 with `.venv/bin/python scripts/learning_curve.py` (offline judge, seed 18; see the",
+        'script\'s docstring for the protocol). Held-out answers are never among the graded ones. "shipped" is the',
+        'package\'s blend; "calibrate --user" is the blend refitted on the graded answers so far (what',
+        "`evaluate calibrate --user` writes), from 30 graded answers on.",
+        "",
+        "![learning curve](learning-curve.png)",
+        "",
+        *summary(rows),
+        "",
+        table(rows),
+        "",
+    ]
+    path.write_text("\n".join(text), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where learning-curve.{md,png,json} go")
     parser.add_argument("--held-out", type=float, default=HELD_OUT_SHARE, help="ADS share held out per question")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--from-json", type=Path, help="redraw table and plot from a run's learning-curve.json")
     args = parser.parse_args()
+    if args.from_json:
+        rows = json.loads(args.from_json.read_text(encoding="utf-8"))
+        plot(rows, args.out / "learning-curve.png")
+        write_markdown(rows, args.out / "learning-curve.md")
+        return
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -197,6 +246,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "learning-curve.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     plot(rows, args.out / "learning-curve.png")
+    write_markdown(rows, args.out / "learning-curve.md")
     print(table(rows))
 
 
