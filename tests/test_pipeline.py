@@ -14,13 +14,13 @@ ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
 
 
 # Where the offline judge ranks a fluent answer built on a misconception at or above a vague, thin one:
-# the misconception is not among the rubric's common errors, or an embedding cannot tell it from the
-# correct statement it inverts (「Post-Norm 有恒等路径、训练更稳定」 is the reference's sentence about
-# Pre-Norm with the names swapped), and the judge gives the benefit of the doubt on near-ties.
-# strict=True: when the judge improves, these start passing and the marker must go.
+# the claim verifier reads the misconception as contradicting the reference with less than the
+# calibrated confidence (0.9), so nothing is reported and the fluent answer's topical closeness
+# outweighs the vague one's. strict=True: when the judge improves, these start passing and the
+# marker must go.
 PARTIAL_NOT_ABOVE_WRONG = {
-    "zero-stages-deepspeed", "rlhf-pipeline", "why-decoder-only", "pre-norm-vs-post-norm",
-    "top-k-top-p-combined-sampling", "ring-allreduce", "dpo-loss-function",
+    "zero-stages-deepspeed", "pre-norm-vs-post-norm", "top-k-top-p-combined-sampling",
+    "mixed-precision-loss-scaling", "softmax-overflow-underflow", "qlora-principle", "glu-swiglu", "bert-vs-gpt",
 }  # fmt: skip
 
 
@@ -115,3 +115,36 @@ def test_bank_length_and_reference_on_request(evaluator: Evaluator) -> None:
     assert len(evaluator.bank) >= 15
     result = evaluator.evaluate(ORDERING[0]["complete"], question_id=ORDERING[0]["id"], include_reference=True)
     assert result.reference == evaluator.bank.get(ORDERING[0]["id"]).reference
+
+
+FILLER = [
+    "这个问题在实际工作中非常常见。",
+    "我觉得需要根据具体情况具体分析。",
+    "面试的时候经常会被问到这个问题。",
+    "总的来说这是一个很重要的知识点。",
+    "很多团队在项目里都遇到过类似的情况。",
+    "理解清楚之后用起来就比较顺手了。",
+]
+
+
+@pytest.mark.parametrize(
+    ("qid", "text"),
+    [
+        ("lora-principle", "LoRA is a technique."),
+        ("lora-principle", "The weather in Paris is usually mild in spring, and the museums are crowded."),
+        pytest.param(
+            "kv-cache-principle",
+            "这个问题我觉得在实际工作中非常重要，需要根据具体情况具体分析。",
+            marks=pytest.mark.xfail(strict=True, reason="distinct filler lifts a filler answer 10.8 → 13.4"),
+        ),
+        ("kv-cache-principle", "KV cache 就是把之前 token 的 K 和 V 存下来，生成下一个 token 时不用重新算。"),
+    ],
+    ids=["english-one-liner", "unrelated-english", "chinese-filler", "short-correct"],
+)
+def test_padding_or_repeating_an_answer_never_raises_its_grade(evaluator: Evaluator, qid: str, text: str) -> None:
+    single = evaluator.evaluate(text, question_id=qid).score
+    assert single is not None
+    separator = " " if text.isascii() else ""
+    for longer in (separator.join([text] * 40), text + "".join(FILLER), separator.join([text, *FILLER] * 5)):
+        score = evaluator.evaluate(longer, question_id=qid).score
+        assert score is not None and score <= single, (longer[:60], score, single)
