@@ -138,15 +138,13 @@ def ads_curve(embedder: Embedder, work: Path, share: float, seed: int) -> list[R
 
 
 def bundled_curve(embedder: Embedder, work: Path) -> list[Row]:
-    labelled = load_labelled(ROOT / "eval_data" / "answers.jsonl")
     ub = work / "eval-bank"
     base = Evaluator(judge="offline", embedder=embedder, home=work, user_bank=ub)
-    pool: dict[str, list[LabelledAnswer]] = defaultdict(list)
-    for a in labelled:
-        if a.split == "calibration" and a.question_id in base.bank:
-            pool[a.question_id].append(a)
-    held = [a for a in labelled if a.split == "test" and a.question_id in base.bank]
-    return curve("bundled bank, eval_data", base, ub, dict(pool), held, (0, 1, 2, None))
+    # eval_data's calibration and test parts are different questions; here each question's 4 answers are
+    # split instead: 2 graded by the interviewer, 2 held out.
+    labelled = [a for a in load_labelled(ROOT / "eval_data" / "answers.jsonl") if a.question_id in base.bank]
+    pool, held = split_per_question(labelled, 0.5, SEED)
+    return curve("bundled bank, eval_data", base, ub, pool, held, (0, 1, None))
 
 
 def plot(rows: list[Row], path: Path) -> None:
@@ -172,11 +170,11 @@ def plot(rows: list[Row], path: Path) -> None:
 
 
 def table(rows: list[Row]) -> str:
-    out = ["| set | blend | graded answers per question | mean used | held-out answers | Pearson | Spearman | RMSE |",
-           "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    out = ["| set | blend | graded answers per question | mean used | held-out answers | Pearson | RMSE |",
+           "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         out.append(f"| {r['set']} | {r['blend']} | {r['graded_per_question']} | {r['mean_graded_used']} | {r['n']} | "
-                   f"{r['pearson']:.3f} | {r['spearman']:.3f} | {r['rmse']:.2f} |")  # fmt: skip
+                   f"{r['pearson']:.3f} | {r['rmse']:.2f} |")  # fmt: skip
     return "\n".join(out)
 
 
@@ -219,6 +217,14 @@ def write_markdown(rows: list[Row], path: Path) -> None:
         "",
         table(rows),
         "",
+        "Reading it: with the shipped blend the anchor estimate has a small fixed share, so the interviewer's",
+        "grades barely move the score; refitted on those grades (`evaluate calibrate --user`) the anchor",
+        "regression carries the grade and agreement rises with every graded answer until about 40 per question.",
+        "On eval_data the shipped blend was fitted on these very answers and the bundled rubrics and anchors",
+        "are hand-written, so one or two more graded answers per question add nothing measurable (the",
+        "differences are within noise for 116 answers); there the grades matter for questions of your own.",
+        "ADS answers with an empty text are left out (the evaluator refuses empty answers).",
+        "",
     ]
     path.write_text("\n".join(text), encoding="utf-8")
 
@@ -229,6 +235,8 @@ def main() -> None:
     parser.add_argument("--held-out", type=float, default=HELD_OUT_SHARE, help="ADS share held out per question")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--from-json", type=Path, help="redraw table and plot from a run's learning-curve.json")
+    parser.add_argument("--sets", default="ads,bundled", help="which curves to run (comma-separated)")
+    parser.add_argument("--merge", type=Path, help="rows of an earlier run to put first (JSON)")
     args = parser.parse_args()
     if args.from_json:
         rows = json.loads(args.from_json.read_text(encoding="utf-8"))
@@ -242,7 +250,10 @@ def main() -> None:
     embedder = Embedder()
     with tempfile.TemporaryDirectory(prefix="learning-curve-") as tmp:
         work = Path(tmp)
-        rows = ads_curve(embedder, work, args.held_out, args.seed) + bundled_curve(embedder, work)
+        sets = args.sets.split(",")
+        rows = json.loads(args.merge.read_text(encoding="utf-8")) if args.merge else []
+        rows += ads_curve(embedder, work, args.held_out, args.seed) if "ads" in sets else []
+        rows += bundled_curve(embedder, work) if "bundled" in sets else []
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "learning-curve.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
     plot(rows, args.out / "learning-curve.png")
