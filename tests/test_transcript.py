@@ -286,9 +286,10 @@ def test_real_pipeline_on_the_chinese_example(zh_report: tuple[TranscriptReport,
         assert r.status == "graded" and r.evaluation is not None, (index, r.status, r.candidates)
         assert r.evaluation.question_id == qid and r.evaluation.score is not None
         assert r.evaluation.judge == "offline" and r.evaluation.parts is not None
-    for index in (1, 10):  # self-introduction, study habits: not in the bank, never graded
-        r = by_index[index]
-        assert r.status == "unmatched" and r.candidates and (r.evaluation is None or r.evaluation.score is None)
+    intro, habits = by_index[1], by_index[10]  # never graded: small talk, and a question the bank lacks
+    assert intro.status == "unmatched" and intro.not_a_question and intro.candidates == ()
+    assert habits.status == "unmatched" and not habits.not_a_question and habits.candidates
+    assert all(r.evaluation is None or r.evaluation.score is None for r in (intro, habits))
     s = report.summary
     graded = [r.evaluation.score for r in report.turns if r.status == "graded" and r.evaluation]
     assert s.graded == len(graded) >= 6 and s.total == 10 and s.failed == 0 and s.unmatched >= 2
