@@ -564,11 +564,12 @@ class Service:
         self._stale = False  # a grade was stored: the next request reloads the user bank
 
     def warm_up(self) -> None:
-        """Load the embedding model, the index and the judge now, not on the first request."""
+        """Load the embedding models, both indexes and the judge now, not on the first request."""
         ev = self.evaluator
         _ = ev.index
         _ = ev.judge
         ev.embedder.encode(["warm up"])
+        ev.match(question="warm up")  # the question matcher's model and index
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
