@@ -27,12 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError
-from .vector_store import atomic_write
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: the thread lock still serializes one process's writers
-    fcntl = None  # type: ignore[assignment]
+from .vector_store import atomic_write, locked
 
 GRADES_FILE = "grades.jsonl"
 RECORDS_DIR = "evaluations"
@@ -125,15 +120,9 @@ def record_from_result(home: Path, path: Path) -> EvaluationRecord:
 
 @contextlib.contextmanager
 def _locked(root: Path) -> Iterator[None]:
-    root.mkdir(parents=True, exist_ok=True)
-    with _LOCK, open(root / (GRADES_FILE + ".lock"), "a+b") as lock:
-        if fcntl is not None:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    """This process's threads, then other processes (the lock file beside grades.jsonl)."""
+    with _LOCK, locked(root / GRADES_FILE):
+        yield
 
 
 def read_grades(root: Path) -> list[GradeRecord]:

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ..cache import SQLiteFile, cache_key
 from ..errors import JudgeError
 from ..feedback import latest_grades
 from ..models import Anchor, Criterion, Question, Rubric
 from .base import Judge
-from .openai_judge import JudgeSettings, describe, format_rejected, retryable
+from .openai_judge import JudgeSettings, describe, openai_client, structured_completion
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def draft_question(judge: Judge, question: str, home: Path, user_bank: Path, cac
                 return to_question(question, Draft.model_validate_json(row[0]), anchors)
             except ValidationError:
                 pass  # drafted under older rules: draft again
-    client = _client(settings)
+    client = openai_client(settings)
     for _ in range(1 + settings.max_reasks):
         try:
             content = _ask(client, settings, question)
@@ -116,41 +115,9 @@ def draft_question(judge: Judge, question: str, home: Path, user_bank: Path, cac
     return None
 
 
-def _client(settings: JudgeSettings) -> Any:
-    from openai import OpenAI
-
-    return OpenAI(api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout_s, max_retries=0)
-
-
 def _ask(client: Any, settings: JudgeSettings, question: str) -> str:
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": f"面试题：\n<<<QUESTION>>>\n{question.strip()}\n<<<END QUESTION>>>"},
     ]
-    schema = {"name": "draft", "strict": True, "schema": Draft.model_json_schema()}
-    formats: list[dict[str, Any]] = [{"type": "json_schema", "json_schema": schema}, {"type": "json_object"}]
-    for i, response_format in enumerate(formats):
-        try:
-            completion = _create(client, settings, messages, response_format)
-        except Exception as exc:
-            if i + 1 < len(formats) and format_rejected(exc):
-                continue  # an endpoint without json_schema: JSON mode, validated here
-            raise
-        return completion.choices[0].message.content or ""
-    return ""
-
-
-def _create(
-    client: Any, settings: JudgeSettings, messages: list[dict[str, str]], response_format: dict[str, Any]
-) -> Any:
-    retry = settings.retry
-    for attempt in Retrying(
-        stop=stop_after_attempt(retry.attempts), wait=lambda rs: retry.backoff(rs.attempt_number),
-        retry=retry_if_exception(retryable), reraise=True,
-    ):  # fmt: skip
-        with attempt:
-            return client.chat.completions.create(
-                model=settings.model, messages=messages, response_format=response_format,
-                temperature=0.0, max_tokens=settings.max_tokens,
-            )  # fmt: skip
-    raise AssertionError("unreachable: tenacity re-raises the last error")
+    return structured_completion(client, settings, messages, "draft", Draft.model_json_schema(), settings.max_tokens)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ..cache import CACHE_FILE, JudgeCache, cache_key, canonical_json
 from ..config import env_first, home_dir
@@ -335,6 +335,48 @@ def format_rejected(exc: BaseException) -> bool:
         text = _server_message(exc).lower()
         return "response_format" in text or "json_schema" in text
     return False
+
+
+def openai_client(settings: JudgeSettings) -> OpenAI:
+    """A synchronous client for one-off calls; retries are ours (tenacity), not the client's."""
+    from openai import OpenAI
+
+    return OpenAI(api_key=settings.api_key, base_url=settings.base_url, timeout=settings.timeout_s, max_retries=0)
+
+
+def structured_completion(
+    client: Any,
+    settings: JudgeSettings,
+    messages: list[dict[str, str]],
+    name: str,
+    schema: dict[str, Any],
+    max_tokens: int,
+) -> str:
+    """The reply content of one structured-output call outside grading (drafting, picking a question):
+    json_schema first, JSON mode where the endpoint rejects it (the caller validates the reply);
+    429 / 5xx / timeouts retried with the settings' backoff, anything else raised."""
+    retry = settings.retry
+    formats: list[dict[str, Any]] = [
+        {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}},
+        {"type": "json_object"},
+    ]
+    for i, response_format in enumerate(formats):
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(retry.attempts), wait=lambda rs: retry.backoff(rs.attempt_number),
+                retry=retry_if_exception(retryable), reraise=True,
+            ):  # fmt: skip
+                with attempt:
+                    completion = client.chat.completions.create(
+                        model=settings.model, messages=messages, response_format=response_format,
+                        temperature=0.0, max_tokens=max_tokens,
+                    )  # fmt: skip
+        except Exception as exc:
+            if i + 1 < len(formats) and format_rejected(exc):
+                continue  # an endpoint without json_schema: JSON mode
+            raise
+        return completion.choices[0].message.content or ""
+    return ""
 
 
 def retry_after_s(exc: BaseException | None) -> float | None:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from ..cache import SQLiteFile, cache_key
 from ..models import Candidate
-from .openai_judge import JudgeSettings, format_rejected, retryable
+from .openai_judge import JudgeSettings, openai_client, structured_completion
 
 log = logging.getLogger(__name__)
 
@@ -88,36 +87,10 @@ class QuestionPicker:
         return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
     def _ask(self, question: str, answer: str, candidates: Sequence[Candidate]) -> str:
-        from openai import OpenAI
-
         if self._client is None:
-            s = self.settings
-            self._client = OpenAI(api_key=s.api_key, base_url=s.base_url, timeout=s.timeout_s, max_retries=0)
-        schema = {"name": "pick", "strict": True, "schema": Pick.model_json_schema()}
-        formats: list[dict[str, Any]] = [{"type": "json_schema", "json_schema": schema}, {"type": "json_object"}]
+            self._client = openai_client(self.settings)
         messages = self._messages(question, answer, candidates)
-        for i, response_format in enumerate(formats):
-            try:
-                completion = self._create(messages, response_format)
-            except Exception as exc:
-                if i + 1 < len(formats) and format_rejected(exc):
-                    continue  # an endpoint without json_schema: JSON mode, validated here
-                raise
-            return completion.choices[0].message.content or ""
-        return ""
-
-    def _create(self, messages: list[dict[str, str]], response_format: dict[str, Any]) -> Any:
-        retry = self.settings.retry
-        for attempt in Retrying(
-            stop=stop_after_attempt(retry.attempts), wait=lambda rs: retry.backoff(rs.attempt_number),
-            retry=retry_if_exception(retryable), reraise=True,
-        ):  # fmt: skip
-            with attempt:
-                return self._client.chat.completions.create(
-                    model=self.settings.model, messages=messages, response_format=response_format,
-                    temperature=0.0, max_tokens=100,
-                )  # fmt: skip
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+        return structured_completion(self._client, self.settings, messages, "pick", Pick.model_json_schema(), 100)
 
     def _lookup(self, key: str) -> str | None:
         if self._cache is None:
