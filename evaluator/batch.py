@@ -259,9 +259,9 @@ def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None
 
 
 def match_texts(turn: TranscriptTurn) -> list[str]:
-    """Every text `choose_match` may embed for a turn (embedded up front, in one batch)."""
-    parts = question_parts(turn.question)
-    return [*(parts if len(parts) > 1 else []), question_focus(turn.question), turn.answer.strip()]
+    """Every text `choose_match` embeds with the judge's model for a turn (embedded up front, in one
+    batch): the answer, which decides between close entries. Questions are matched with e5."""
+    return [turn.answer.strip()] if turn.answer.strip() else []
 
 
 # -- the batch ---------------------------------------------------------------------------------------
@@ -427,12 +427,10 @@ async def _run(
     concurrency: int,
     record: Callable[[TurnResult], None],
 ) -> None:
-    # One embedding call up front; matching and scoring then look vectors up. The offline judge needs
-    # every answer at once; an LLM judge does not read vectors, so the answers (needed only for the
-    # final similarity) are embedded while its calls are in flight.
+    # One embedding call up front for every answer (matching lets the answer decide between close
+    # entries, the offline judge and the similarity part read it); matching and scoring look vectors up.
     judge = ev.judge
-    offline = isinstance(judge, OfflineJudge)
-    texts = [t for turn, _ in todo for t in (match_texts(turn) if offline else match_texts(turn)[:-1])]
+    texts = [t for turn, _ in todo for t in match_texts(turn)]
     await asyncio.to_thread(lambda: ev.index)  # load (or build) the bank index once, shared by the view
     view = copy.copy(ev)
     view.embedder = await asyncio.to_thread(_Precomputed, ev.embedder, texts)
