@@ -93,6 +93,27 @@ def test_fast_path_vectors_agree_with_sentence_transformers(
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
 
 
+def test_a_long_text_is_not_padded_together_with_short_ones() -> None:
+    sizes = [560, 300, 40, 38, 35, *[30] * 40]
+    batches = onnx_runtime.padded_batches(sizes, batch_size=32)
+    assert [i for b in batches for i in b] == list(range(len(sizes)))
+    for b in batches:
+        first = sizes[b[0]]
+        assert all(2 * sizes[i] >= first for i in b) and len(b) * first <= max(first, onnx_runtime.BATCH_CHARS)
+        assert len(b) <= 32
+    assert list(batches[0]) == [0, 1]  # the two long texts, without the short ones
+
+
+def test_batching_does_not_change_a_text_s_vector(onnx_embedder: Embedder) -> None:
+    """The same text embedded alone or among texts of other lengths: the same vector."""
+    encoder = onnx_embedder._load()
+    assert isinstance(encoder, onnx_runtime.OnnxEncoder)
+    texts = ["注意力除以根号 d_k 是为了让点积的方差回到 1 左右。" * 12, "KV cache 缓存的是 K 和 V。", "MQA"] * 3
+    together = encoder.embed(texts)
+    alone = np.stack([encoder.embed([t])[0] for t in texts])
+    assert float(np.sum(together * alone, axis=1).min()) >= 0.99999
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("CI"),
