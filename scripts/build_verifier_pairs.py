@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaluator.index import embed_with_stores, error_claim, reference_units  # noqa: E402
+from evaluator.judges.offline import CHECKED_STATEMENTS  # noqa: E402
 from evaluator.models import Question  # noqa: E402
 from evaluator.text import split_units  # noqa: E402
 
@@ -365,16 +366,72 @@ def _shared_change(before: str, after: str, premise: str) -> bool:
     return any(w in premise or any(w[i : i + 2] in premise for i in range(len(w) - 1)) for w in removed)
 
 
+WRITTEN_DIR = ROOT / "scripts" / "verifier_data"
+
+
+def load_written(folder: Path = WRITTEN_DIR) -> dict[str, list[dict[str, str]]]:
+    """Question id -> the candidate-style sentences written for its rubric points (scripts/verifier_data/):
+    per point, true ones stating it (supports), fluent wrong ones about it (contradicts) and true ones
+    on the topic that do neither. Written only for training questions."""
+    by_question: dict[str, list[dict[str, str]]] = {}
+    for path in sorted(folder.glob("written-*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in LABELS or not str(row.get("text", "")).strip():
+                raise SystemExit(f"{path}:{n}: needs a label among {LABELS} and a text")
+            by_question.setdefault(row["question_id"], []).append(row)
+    return by_question
+
+
+def written_pairs(q: Question, rows: list[dict[str, str]], vec: Callable[[str], np.ndarray]) -> list[dict[str, str]]:
+    """Pairs from sentences in candidates' own words, against the statements the judge checks them
+    against: their own rubric point and the reference sentence stating it (the written label), and the
+    question's other statements closest to them (a true sentence contradicts no correct statement:
+    neither; a wrong one may or may not, so it is left out there)."""
+    out: list[dict[str, str]] = []
+    criteria = {c.id: c.description for c in q.rubric.criteria}
+    stmts = [t for t, _ in statements(q)]
+    svecs = np.stack([vec(t) for t in stmts])
+    sentences = [t for t, k in statements(q) if k == "reference"]
+    for row in rows:
+        point = criteria.get(row["criterion_id"])
+        if point is None:
+            raise SystemExit(f"written pair for {q.id}: no criterion {row['criterion_id']!r}")
+        text, label = row["text"], row["label"]
+        out.append(pair(point, text, label, q, f"written-{label}"))
+        own = {point}
+        if sentences:
+            sims = np.array([vec(s) @ vec(point) for s in sentences])
+            if sims.max() >= SUPPORT_COSINE:
+                stating = sentences[int(sims.argmax())]
+                out.append(pair(stating, text, label, q, f"written-sentence-{label}"))
+                own.add(stating)
+        if label == "contradicts":
+            continue
+        for s in np.argsort(-(svecs @ vec(text)))[:CHECKED_STATEMENTS]:
+            if stmts[s] not in own:
+                out.append(pair(stmts[s], text, "neither", q, "written-true-vs-other"))
+    return out
+
+
 def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
     os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
     from evaluator import Evaluator
 
     ev = Evaluator(judge="offline")
     questions = sorted(ev.bank, key=lambda q: q.id)
+    written = load_written()
+    if unknown := sorted(set(written) - {q.id for q in questions}):
+        raise SystemExit(f"written pairs for questions not in the bank: {unknown[:5]}")
+    if leaked := sorted(qid for qid in written if is_heldout(qid)):
+        raise SystemExit(f"written pairs for held-out questions (never trained on): {leaked[:5]}")
     texts: list[str] = []
     for q in questions:
         texts += [t for t, _ in statements(q)] + [error_claim(e) for e in q.rubric.common_errors]
         texts += anchor_units(q, 60) + reference_units(q)
+        texts += [r["text"] for r in written.get(q.id, [])]
     vectors = embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home)
     vec = vectors.__getitem__
     train: list[dict[str, str]] = []
@@ -388,6 +445,8 @@ def build(seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]], list[d
         others = [u for o in questions if o.id != q.id and is_heldout(o.id) == side for u in _units_of(o)]
         other_vecs = np.stack([vec(u) for u in others])
         (heldout if side else train).extend(question_pairs(q, vec, others, other_vecs, rng))
+        if not side:
+            train.extend(written_pairs(q, written.get(q.id, []), vec))
         if not side:
             echo.extend(echo_pairs(q, random.Random(f"{seed}:{q.id}:echo")))
     random.Random(seed).shuffle(train)

@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,64 @@ def main() -> None:
     for s, u, p in examples[:8]:
         print(f"  accused ({p:.2f}): 「{u[:60]}」 vs 「{s[:60]}」")
     print(f"three-way accuracy on all held-out pairs (argmax): {accuracy:.3f}")
+    written = measure_written(verifier, ev, threshold)
+    print("by threshold (recall: common errors + perturbations | false: bank units | written: recall / false):")
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+        core_t = [
+            bool(p[CONTRADICTS] >= t) and not restates(r["premise"], r["hypothesis"])
+            for r, p in contra
+            if not r["kind"].startswith("anchor-")
+        ]
+        false_t = np.zeros(len(correct_units), bool)
+        for (n, s, u), p in zip(checks, check_probs, strict=True):
+            false_t[n] |= bool(p[CONTRADICTS] >= t) and not restates(s, u)
+        line = f"  {t:.1f}: recall {np.mean(core_t):.3f} | false {np.mean(false_t):.4f}"
+        if written is not None:
+            w_recall, w_false = written(t)
+            line += f" | written {w_recall:.3f} / {w_false:.4f}"
+        print(line)
+
+
+def measure_written(verifier: Verifier, ev: object, threshold: float) -> Callable[[float], tuple[float, float]] | None:
+    """The held-out questions' sentences in candidates' own words (scripts/verifier_data/heldout-written.jsonl,
+    written from the question and rubric, never trained on), read as the judge reads a unit: against
+    the question's statements closest to it. Wrong ones caught (recall); true ones accused (false)."""
+    path = ROOT / "scripts" / "verifier_data" / "heldout-written.jsonl"
+    if not path.is_file():
+        return None
+    from evaluator import Evaluator
+
+    assert isinstance(ev, Evaluator)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert all(is_heldout(r["question_id"]) for r in rows), "heldout-written.jsonl: a training question"
+    texts = list({r["text"] for r in rows} | {t for r in rows for t, _ in statements(ev.bank.get(r["question_id"]))})
+    vectors = embed_with_stores(texts, ev.embedder, ev.home)
+    checks: list[tuple[int, str]] = []
+    for n, r in enumerate(rows):
+        stmts = [t for t, _ in statements(ev.bank.get(r["question_id"]))]
+        sims = np.array([vectors[t] @ vectors[r["text"]] for t in stmts])
+        checks += [(n, stmts[int(i)]) for i in np.argsort(-sims)[:CHECKED_STATEMENTS]]
+    probs = verifier.probabilities([(s, rows[n]["text"]) for n, s in checks])
+    best = np.zeros(len(rows))
+    worst_pair: dict[int, str] = {}
+    for (n, s), p in zip(checks, probs, strict=True):
+        value = 0.0 if restates(s, rows[n]["text"]) else float(p[CONTRADICTS])
+        if value > best[n]:
+            best[n], worst_pair[n] = value, s
+    wrong = np.array([r["label"] == "contradicts" for r in rows])
+
+    def rates(t: float) -> tuple[float, float]:
+        return float(np.mean(best[wrong] >= t)), float(np.mean(best[~wrong] >= t))
+
+    recall, false = rates(threshold)
+    print(
+        f"candidate-worded sentences of the held-out questions ({len(rows)}: {int(wrong.sum())} wrong, "
+        f"{int((~wrong).sum())} true): wrong ones caught {recall:.3f}, true ones accused {false:.4f}"
+    )
+    accused = [n for n in range(len(rows)) if not wrong[n] and best[n] >= threshold]
+    for n in accused[:6]:
+        print(f"  accused ({best[n]:.2f}): 「{rows[n]['text'][:60]}」 vs 「{worst_pair[n][:60]}」")
+    return rates
 
 
 KINDS = ("complete", "partial", "wrong")

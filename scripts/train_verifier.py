@@ -52,6 +52,29 @@ def load_pairs(path: Path, seed: int) -> list[dict[str, str]]:
     return kept
 
 
+OCNLI_LABELS = {"entailment": "supports", "contradiction": "contradicts", "neutral": "neither"}
+
+
+def load_ocnli(path: Path, seed: int) -> list[dict[str, str]]:
+    """OCNLI rows as verifier pairs; rows without a majority label ("-") are dropped."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if r["label"] in OCNLI_LABELS:
+            rows.append(
+                {
+                    "premise": r["sentence1"],
+                    "hypothesis": r["sentence2"],
+                    "label": OCNLI_LABELS[r["label"]],
+                    "kind": "ocnli",
+                }
+            )
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=Path, default=ROOT / "build" / "verifier" / "train.jsonl")
@@ -67,6 +90,9 @@ def main() -> None:
     parser.add_argument("--extra", type=Path, default=None, help="pairs mixed in (second stage: echo.jsonl)")
     parser.add_argument("--extra-count", type=int, default=4000)
     parser.add_argument("--steps", type=int, default=0, help="steps (default: from --epochs)")
+    parser.add_argument(
+        "--ocnli", action="store_true", help="--pairs is OCNLI (sentence1/sentence2/label): a general-NLI first stage"
+    )
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -85,7 +111,7 @@ def main() -> None:
     # The word embeddings stay as m3e-small learned them: a fifth of the CPU time per step, and the
     # bank's vocabulary is small next to what they were trained on.
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    rows = load_pairs(args.pairs, args.seed)
+    rows = load_ocnli(args.pairs, args.seed) if args.ocnli else load_pairs(args.pairs, args.seed)
     if args.extra:
         extra = [json.loads(line) for line in args.extra.read_text(encoding="utf-8").splitlines() if line.strip()]
         rng_extra = random.Random(args.seed)
@@ -152,7 +178,7 @@ def main() -> None:
         "epochs": args.epochs,
         "batch": args.batch,
         "lr": args.lr,
-        "pairs_file": "build/verifier/train.jsonl (python scripts/build_verifier_pairs.py)",
+        "pairs_file": str(args.pairs.relative_to(ROOT)) if args.pairs.is_relative_to(ROOT) else args.pairs.name,
         "pairs_sha256": digest,
         "pairs_used": len(rows),
         "steps": total,
