@@ -486,8 +486,6 @@ def transcript_cmd(
     user_bank: UserBankOpt = None,
 ) -> None:
     """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
-    import os
-
     from evaluator import Evaluator
     from evaluator import transcript_reports as tr
     from evaluator.batch import BatchInterrupted, default_results_path, run_turns
@@ -497,8 +495,8 @@ def transcript_cmd(
 
     name, turns = load_transcript(file)  # bad input fails before the model loads
     _check_output(output)
-    os.environ["EVALUATOR_CONCURRENCY"] = str(concurrency)  # the LLM judge's own limit on calls in flight
-    options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
+    # The LLM judge keeps as many calls in flight as turns are judged at once.
+    options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None, concurrency=concurrency)
     ev = Evaluator(bank=bank, judge=judge, judge_options=options, user_bank=user_bank)
     path = results or default_results_path(ev.home, name, turns)
     interrupted = False

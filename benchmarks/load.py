@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from evaluator.service import is_loopback
+from evaluator.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -181,7 +182,7 @@ def main() -> None:
     try:
         ready = wait_ready(url, proc)
         health = httpx.get(url + "/healthz", timeout=10).json()
-        token = os.environ.get("EVALUATOR_API_TOKEN") if args.url else None
+        token = Settings.secret(get_settings().api_token) if args.url else None
         latencies, errors, wall = asyncio.run(run_load(url, args.seconds, args.concurrency, token, args.seed))
     finally:
         if proc is not None:

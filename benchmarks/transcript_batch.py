@@ -57,8 +57,8 @@ def bench_llm() -> None:
 
     with ChatServer() as server:
         server.delay = LATENCY_S
-        os.environ.update({"OPENAI_API_KEY": "bench", "EVALUATOR_CONCURRENCY": "8", "EVALUATOR_MODEL": "bench-model"})
-        ev = Evaluator(judge="openai", judge_options=JudgeOptions(base_url=server.url, cache=False))
+        options = JudgeOptions(model="bench-model", base_url=server.url, cache=False, concurrency=8)
+        ev = Evaluator(judge="openai", judge_options=options)
         turns = thirty_turns(ev)
         ev.index  # noqa: B018  (load the model and the index before timing)
         ev.embedder.encode(["warm-up"])

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .bank import QuestionBank
 from .core import Evaluator
@@ -15,6 +14,7 @@ from .labelled import LabelledAnswer
 from .metrics import agreement
 from .scoring import anchor_estimate
 from .text import split_units
+from .tfidf import CharTfidf
 
 Factory = Callable[[QuestionBank], Evaluator]
 KNN_K, KNN_TEMPERATURE = 5, 0.05
@@ -78,8 +78,8 @@ def score_fold(ev: Evaluator, test: list[LabelledAnswer], calib: list[LabelledAn
     The caller preloads the answers' vectors (once, not per fold)."""
     bank = ev.bank
     refs = {q.id: q.reference for q in bank}
-    tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
-    tfidf.fit(list(refs.values()) + [a.answer for a in calib + test if a.answer.strip()])
+    tfidf = CharTfidf(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)  # scikit-learn's numbers
+    tfidf.fit_transform(list(refs.values()) + [a.answer for a in calib + test if a.answer.strip()])
 
     def tfidf_cos(a: LabelledAnswer) -> float:
         m = tfidf.transform([a.answer, refs[a.question_id]])

@@ -1,23 +1,22 @@
-"""Settings from environment variables (and CLI overrides). Secrets are read, never printed."""
+"""Paths and limits derived from the settings (evaluator/settings.py reads the environment)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
 from .errors import ConfigError
+from .settings import DEFAULT_EMBEDDING_MODEL, get_settings
 
-DEFAULT_EMBEDDING_MODEL = "m3e-small"
 MAX_ANSWER_CHARS = 20_000
 
 
 def home_dir() -> Path:
     """One home for caches (index, judge cache); tests point EVALUATOR_HOME at a temp dir."""
-    env = os.environ.get("EVALUATOR_HOME")
-    path = Path(env).expanduser() if env else Path(user_cache_dir("interview-evaluator"))
+    env = get_settings().home
+    path = env.expanduser() if env else Path(user_cache_dir("interview-evaluator"))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -26,23 +25,18 @@ def home_dir() -> Path:
 
 
 def embedding_model_name() -> str:
-    return os.environ.get("EVALUATOR_EMBEDDING_MODEL", DEFAULT_EMBEDDING_MODEL)
+    return get_settings().embedding_model
 
 
 def default_bank_dir() -> Path:
     """The bundled bank: the source checkout (editable install) or the wheel's shared data."""
-    env = os.environ.get("EVALUATOR_BANK")
+    env = get_settings().bank
     if env:
-        return Path(env).expanduser()
+        return env.expanduser()
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "rubrics").is_dir() and (checkout / "reference_answers").is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "interview-evaluator"
 
 
-def env_first(*names: str) -> str | None:
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "MAX_ANSWER_CHARS", "default_bank_dir", "embedding_model_name", "home_dir"]

@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -24,6 +26,7 @@ import numpy as np
 from .config import DEFAULT_EMBEDDING_MODEL, embedding_model_name
 from .errors import ConfigError, EmbeddingError
 from .onnx_runtime import OnnxEncoder, find_export, load_encoder
+from .settings import get_settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -56,8 +59,27 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+# Set only while transformers / sentence-transformers are imported and the model is loaded:
+# huggingface_hub and transformers read these once, at import, so the loaded model stays offline
+# (the weights are a local folder; the machine may have no network) and quiet, while the rest of
+# the process and its child processes keep the caller's environment. A value the caller set wins.
+HUB_OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+
+
+@contextmanager
+def hub_offline() -> Iterator[None]:
+    """HUB_OFFLINE_ENV in os.environ for the block (unless already set), then as it was."""
+    added = [name for name in HUB_OFFLINE_ENV if name not in os.environ]
+    os.environ.update({name: HUB_OFFLINE_ENV[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def backend_choice(value: str | None = None) -> str:
-    choice = value or os.environ.get("EVALUATOR_EMBEDDING_BACKEND") or "auto"
+    choice = value or get_settings().embedding_backend
     if choice not in BACKEND_CHOICES:
         raise ConfigError(f"EVALUATOR_EMBEDDING_BACKEND={choice!r}: expected one of {', '.join(BACKEND_CHOICES)}")
     return choice
@@ -91,19 +113,16 @@ class Embedder:
             if self._model is None and self.backend_choice != "sentence-transformers":
                 self._model = self._load_onnx()
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 path = resolve_model_path(self.name)
                 try:
-                    import transformers
-                    from sentence_transformers import SentenceTransformer
+                    with hub_offline():
+                        import transformers
+                        from sentence_transformers import SentenceTransformer
 
-                    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-                    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
-                    self._model = SentenceTransformer(path, device="cpu")
+                        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+                        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                        logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+                        self._model = SentenceTransformer(path, device="cpu")
                 except Exception as exc:  # any loader failure becomes one clear message
                     raise EmbeddingError(f"embedding model {self.name!r}: cannot load ({exc})") from exc
             return self._model

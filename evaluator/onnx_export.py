@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .embedding import hub_offline
 from .onnx_runtime import (
     META_FILE,
     MODEL_FILE,
@@ -94,22 +95,21 @@ def export_model(
     cosine MIN_COSINE (fp32; quantized exports are checked by the caller's own measure), logits
     within MAX_LOGIT_DIFF.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    import transformers
-    from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+    with hub_offline():  # a local folder, loaded without network (see embedding.HUB_OFFLINE_ENV)
+        import torch
+        import transformers
+        from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    config = AutoConfig.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ExportError(f"{model_dir}: no fast tokenizer (tokenizer.json), which the runtime needs")
-    loader = AutoModel if task == "feature-extraction" else AutoModelForSequenceClassification
-    # Eager attention traces to plain ops; the sdpa path carries Python-side shortcuts a trace freezes.
-    # float32 whatever the stored dtype (fp16 weights): onnxruntime's CPU kernels are fp32.
-    model = loader.from_pretrained(model_dir, attn_implementation="eager", dtype=torch.float32).eval()
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        config = AutoConfig.from_pretrained(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        if not getattr(tokenizer, "is_fast", False):
+            raise ExportError(f"{model_dir}: no fast tokenizer (tokenizer.json), which the runtime needs")
+        loader = AutoModel if task == "feature-extraction" else AutoModelForSequenceClassification
+        # Eager attention traces to plain ops; the sdpa path carries Python-side shortcuts a trace freezes.
+        # float32 whatever the stored dtype (fp16 weights): onnxruntime's CPU kernels are fp32.
+        model = loader.from_pretrained(model_dir, attn_implementation="eager", dtype=torch.float32).eval()
     inputs = tuple(n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names)
     output = "last_hidden_state" if task == "feature-extraction" else "logits"
 

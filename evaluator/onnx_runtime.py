@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .settings import get_settings
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -87,9 +88,9 @@ def export_slug(name: str) -> str:
 def export_dirs(name: str) -> list[Path]:
     """Where an export of the model called `name` may be, first match wins."""
     dirs = [PACKAGE_EXPORTS / export_slug(name)]
-    home = os.environ.get("EVALUATOR_HOME")
+    home = get_settings().home
     if home:
-        dirs.append(Path(home).expanduser() / "onnx" / export_slug(name))
+        dirs.append(home.expanduser() / "onnx" / export_slug(name))
     return dirs
 
 

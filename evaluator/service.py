@@ -48,6 +48,7 @@ from .cache import SQLiteFile
 from .config import MAX_ANSWER_CHARS
 from .errors import BankError, ConfigError, EmbeddingError, EvaluatorError, InputError, JudgeError, NoConfidentMatch
 from .models import Evaluation, TranscriptReport, TurnResult
+from .settings import Settings, get_settings
 from .transcript import MAX_TRANSCRIPT_CHARS, parse_transcript
 
 if TYPE_CHECKING:
@@ -705,7 +706,7 @@ def _search(ev: Evaluator, topic: str | None, text: str | None, limit: int) -> Q
 def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int = DEFAULT_WORKERS,
                warm: bool = True) -> FastAPI:  # fmt: skip
     """The ASGI app over one shared evaluator. `token` defaults to $EVALUATOR_API_TOKEN (empty = no auth)."""
-    token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+    token = token if token is not None else Settings.secret(get_settings().api_token)
     service = Service(evaluator, workers=workers)
 
     @asynccontextmanager
@@ -919,7 +920,7 @@ def serve(
 
     from .core import Evaluator
 
-    token = os.environ.get(TOKEN_ENV) or None
+    token = Settings.secret(get_settings().api_token)
     if not is_loopback(host) and token is None:
         log.warning("serving on %s without %s: anyone who can reach this port can use the API", host, TOKEN_ENV)
     evaluator = Evaluator(bank=bank, judge=judge, user_bank=user_bank)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import os
 import random
 import re
 import threading
@@ -33,9 +32,10 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ..cache import CACHE_FILE, JudgeCache, cache_key, canonical_json
-from ..config import env_first, home_dir
+from ..config import home_dir
 from ..errors import ConfigError, JudgeError
 from ..models import CriterionVerdict, JudgeMeta, JudgeVerdict, Usage
+from ..settings import DEFAULT_JUDGE_MODEL, Settings, get_settings
 from ..text import is_chinese
 from ..verify import criteria_problems
 from .base import JudgeRequest
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAME = "openai"
-DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_MODEL = DEFAULT_JUDGE_MODEL
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Structured-output modes, strongest first. "json_object_schema" is JSON mode plus a `schema` field:
 # llama-cpp-python's server turns it into a grammar (its server rejects type json_schema).
@@ -91,6 +91,7 @@ class JudgeOptions:
     cache: bool | None = None
     temperature: float | None = None
     seed: int | None = None
+    concurrency: int | None = None  # requests in flight (the CLI's --concurrency); else EVALUATOR_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -145,24 +146,12 @@ class JudgeCallError(JudgeError):
 
 
 # -- settings ---------------------------------------------------------------------------------
-def _env_number(name: str, default: float, low: float = 0.0) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < low:
-        raise ConfigError(f"{name}={raw!r} must be at least {low:g}")
-    return value
-
-
 def settings_from_env(options: JudgeOptions | None = None) -> JudgeSettings:
-    """EVALUATOR_* (or OPENAI_*) environment variables, with `options` taking precedence."""
+    """The EVALUATOR_* (or OPENAI_*) settings, with `options` taking precedence."""
     opts = options or JudgeOptions()
-    base_url = opts.base_url or env_first("EVALUATOR_BASE_URL", "OPENAI_BASE_URL")
-    api_key = env_first("EVALUATOR_API_KEY", "OPENAI_API_KEY")
+    env = get_settings()
+    base_url = opts.base_url or env.base_url
+    api_key = Settings.secret(env.api_key)
     if not api_key:
         if not base_url:
             raise ConfigError(
@@ -172,28 +161,22 @@ def settings_from_env(options: JudgeOptions | None = None) -> JudgeSettings:
         api_key = "no-key"  # local servers ignore it; the client insists on one
     if base_url and urlsplit(base_url).scheme not in ("http", "https"):
         raise ConfigError(f"base URL {display_url(base_url)!r} must start with http:// or https://")
-    seed_env = os.environ.get("EVALUATOR_SEED", "0").strip()
-    try:
-        seed: int | None = opts.seed if opts.seed is not None else (None if seed_env in ("", "none") else int(seed_env))
-    except ValueError:
-        raise ConfigError(f"EVALUATOR_SEED={seed_env!r} is not an integer") from None
     retry = RetryPolicy(
-        attempts=int(_env_number("EVALUATOR_MAX_ATTEMPTS", 5, 1)),
-        deadline_s=_env_number("EVALUATOR_DEADLINE", 180.0, 1),
-        initial_wait_s=_env_number("EVALUATOR_RETRY_WAIT", 1.0),
-        jitter_s=_env_number("EVALUATOR_RETRY_JITTER", 1.0),
+        attempts=env.max_attempts,
+        deadline_s=env.deadline,
+        initial_wait_s=env.retry_wait,
+        jitter_s=env.retry_jitter,
     )
-    temperature = opts.temperature if opts.temperature is not None else _env_number("EVALUATOR_TEMPERATURE", 0.0)
     return JudgeSettings(
-        model=opts.model or os.environ.get("EVALUATOR_MODEL") or DEFAULT_MODEL,
+        model=opts.model or env.model,
         api_key=api_key,
         base_url=base_url.rstrip("/") if base_url else None,
-        temperature=temperature,
-        seed=seed,
-        max_tokens=int(_env_number("EVALUATOR_MAX_TOKENS", 2048, 64)),
-        timeout_s=_env_number("EVALUATOR_TIMEOUT", 60.0, 0.1),
-        max_reasks=int(_env_number("EVALUATOR_MAX_REASKS", 2)),
-        concurrency=int(_env_number("EVALUATOR_CONCURRENCY", 4, 1)),
+        temperature=opts.temperature if opts.temperature is not None else env.temperature,
+        seed=opts.seed if opts.seed is not None else env.seed,
+        max_tokens=env.max_tokens,
+        timeout_s=env.timeout,
+        max_reasks=env.max_reasks,
+        concurrency=opts.concurrency if opts.concurrency is not None else env.concurrency,
         retry=retry,
     )
 
@@ -201,7 +184,7 @@ def settings_from_env(options: JudgeOptions | None = None) -> JudgeSettings:
 def cache_enabled(options: JudgeOptions | None) -> bool:
     if options is not None and options.cache is not None:
         return options.cache
-    return os.environ.get("EVALUATOR_NO_CACHE", "").strip().lower() in ("", "0", "false", "no")
+    return not get_settings().no_cache
 
 
 # -- the reply --------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import env_first
 from ..errors import ConfigError
+from ..settings import get_settings
 from .base import Judge
 
 if TYPE_CHECKING:
@@ -15,11 +15,12 @@ JUDGES = ("auto", "offline", "openai")
 
 
 def endpoint_configured() -> bool:
-    return bool(env_first("EVALUATOR_API_KEY", "OPENAI_API_KEY", "EVALUATOR_BASE_URL", "OPENAI_BASE_URL"))
+    settings = get_settings()
+    return bool(settings.api_key or settings.base_url)
 
 
 def make_judge(name: str | None, evaluator: Evaluator) -> Judge:
-    name = (name or env_first("EVALUATOR_JUDGE") or "auto").lower()
+    name = (name or get_settings().judge).lower()
     if name not in JUDGES:
         raise ConfigError(f"unknown judge {name!r}; one of: {', '.join(JUDGES)}")
     if name == "auto":
