@@ -154,7 +154,7 @@ def grade(
     ref_text = _read_reference(reference) if reference is not None else None
     _check_output(output)
     _transcript_note(file, answer)
-    # Only now the pipeline (FAISS, scikit-learn, the models): bad input fails in a fraction of a second.
+    # Only now the pipeline (FAISS, the models): bad input fails in a fraction of a second.
     from evaluator import Evaluator
     from evaluator.judges.openai_judge import JudgeOptions
     from evaluator.reports import render_terminal, report_language, to_json, to_markdown

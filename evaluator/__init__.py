@@ -1,7 +1,7 @@
 """interview-evaluator: grade answers to LLM-engineering interview questions.
 
 The names below are imported on first use (PEP 562), so `import evaluator.errors` (every CLI run,
-`evaluate --help` included) does not load the pipeline, FAISS or scikit-learn.
+`evaluate --help` included) does not load the pipeline, FAISS or the models.
 """
 
 from __future__ import annotations
