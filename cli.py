@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from evaluator.errors import EvaluatorError, InputError
+from evaluator.errors import BankError, EvaluatorError, InputError, NoConfidentMatch, UnknownQuestion
 
 if TYPE_CHECKING:
     from evaluator.bank import QuestionBank
@@ -48,7 +48,6 @@ bank_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the ques
 app.add_typer(bank_app, name="bank")
 
 SUBCOMMANDS = {"grade", "bank", "match", "calibrate", "benchmark", "transcript", "serve", "--help", "-h", "--version"}
-NO_CONFIDENT_MATCH = 3
 
 
 class Format(StrEnum):
@@ -93,7 +92,7 @@ def _check_question_id(ids: list[str], question_id: str | None) -> None:
         return
     close = difflib.get_close_matches(question_id, ids, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else "`evaluate match QUESTION` shows the ids"
-    raise InputError(f"--question-id {question_id}: no such question in the bank; {hint}")
+    raise UnknownQuestion(f"--question-id {question_id}: no such question in the bank; {hint}")
 
 
 def _transcript_note(file: str, answer: str) -> None:
@@ -181,7 +180,7 @@ def grade(
         if question:
             typer.echo("for a question the bank lacks: give its reference answer (--reference FILE), add it with "
                        "`evaluate bank add`, or configure an LLM endpoint to draft one", err=True)  # fmt: skip
-        raise typer.Exit(NO_CONFIDENT_MATCH)
+        raise typer.Exit(NoConfidentMatch.exit_code)
     if mine is not None and result.evaluation_id is not None:
         _record_grade_of(ev.home, result.evaluation_id, mine, note, ev.user_bank)
 
@@ -252,7 +251,7 @@ def match(
     for line in candidates_lines(m):
         typer.echo("  " + line)
     if not m.confident:
-        raise typer.Exit(NO_CONFIDENT_MATCH)
+        raise typer.Exit(NoConfidentMatch.exit_code)
 
 
 @bank_app.command("check")
@@ -283,7 +282,7 @@ def bank_check(
         typer.echo(line)
     if report.problems:
         typer.echo(f"bank check: {len(report.problems)} problem(s)", err=True)
-        raise typer.Exit(4)
+        raise typer.Exit(BankError.exit_code)
     typer.echo(f"bank check: ok ({report.n_questions} questions)")
 
 
@@ -596,9 +595,6 @@ def serve(
     run_service(host, port, bank=bank, judge=judge, workers=workers, user_bank=user_bank)
 
 
-USAGE_ERROR = 2
-
-
 def _usage_line(exc: typer.TyperException) -> str:
     """A usage error as one line: the problem and where to look, never the usage block or a traceback."""
     ctx = getattr(exc, "ctx", None)
@@ -640,7 +636,7 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message())
         typer.echo(_usage_line(exc), err=True)
-        sys.exit(USAGE_ERROR)
+        sys.exit(InputError.exit_code)  # a usage error is an input error
     except Exception as exc:  # anything unexpected: one line, no traceback
         if debug:
             raise

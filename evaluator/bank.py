@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import BankError
+from .errors import BankError, UnknownQuestion
 from .models import Question, QuestionMeta, Rubric
 
 REFERENCE_DIR = "reference_answers"
@@ -140,7 +140,7 @@ class QuestionBank:
         try:
             return self._questions[qid]
         except KeyError:
-            raise BankError(f"no question with id {qid!r} in the bank") from None
+            raise UnknownQuestion(f"no question with id {qid!r} in the bank") from None
 
     @property
     def ids(self) -> list[str]:

@@ -17,7 +17,6 @@ every finished turn is already on disk.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
 import os
@@ -27,11 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol, runtime_checkable
 
-import numpy as np
-
 from .core import SamplingJudge, check_answer, median_of_samples, unmatched
 from .embedding import Embedder
-from .errors import BankError, EvaluatorError, InputError
+from .errors import EvaluatorError, InputError, UnknownQuestion
 from .judges import Judge, JudgeRequest, OfflineJudge
 from .models import Match, Question, ResultBasis, TranscriptReport, TranscriptTurn, TurnResult, TurnStatus
 from .question_text import is_small_talk
@@ -185,29 +182,12 @@ class ResultsLog:
 # -- matching ------------------------------------------------------------------------------------------
 
 
-class _Precomputed(Embedder):
-    """The evaluator's embedder with every turn's texts embedded up front in one batch."""
-
-    def __init__(self, base: Embedder, texts: Sequence[str]):
-        self.name = base.name
-        self._base = base
-        unique = list(dict.fromkeys(t for t in texts if t))
-        vectors = base.encode(unique) if unique else np.zeros((0, 1), np.float32)
-        self._known = dict(zip(unique, vectors, strict=True))
-
-    @property
-    def dim(self) -> int:
-        return self._base.dim
-
-    def add(self, texts: Sequence[str]) -> None:
-        """Embed the texts not known yet, in one batch."""
-        missing = list(dict.fromkeys(t for t in texts if t and t not in self._known))
-        if missing:
-            self._known.update(zip(missing, self._base.encode(missing), strict=True))
-
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        self.add(texts)
-        return np.stack([self._known[t] for t in texts]) if texts else self._base.encode([])
+def _embedded_up_front(base: Embedder, texts: Sequence[str]) -> Embedder:
+    """The evaluator's model with every turn's texts embedded up front in one batch, kept apart from the
+    evaluator's own embedder (a server's batches do not accumulate in it)."""
+    scratch = base.scratch()
+    scratch.embed_up_front(texts)
+    return scratch
 
 
 def choose_match(ev: Evaluator, turn: TranscriptTurn) -> tuple[Match, str | None]:
@@ -398,7 +378,7 @@ def _plan(view: Evaluator, judge_name: str, turn: TranscriptTurn, key: str) -> T
         return TurnResult(key=key, turn=turn, status="unmatched", not_a_question=True)
     try:
         match, how = choose_match(view, turn)
-    except BankError as exc:  # a pinned id that is not in the bank
+    except UnknownQuestion as exc:  # a pinned id that is not in the bank
         return TurnResult(key=key, turn=turn, status="unmatched", error=str(exc))
     if not turn.answer.strip():
         return TurnResult(key=key, turn=turn, status="unanswered", matched_by=how, candidates=match.candidates)
@@ -413,12 +393,10 @@ def _plan(view: Evaluator, judge_name: str, turn: TranscriptTurn, key: str) -> T
 def _batch_judge(judge: Judge, view: Evaluator, graded: list[_Graded]) -> Judge:
     """The offline judge embeds each answer's sentences: embed them for every turn in one batch, and
     judge with a copy of it that looks them up. Other judges are returned as they are."""
-    if not isinstance(judge, OfflineJudge) or not isinstance(view.embedder, _Precomputed) or not graded:
+    if not isinstance(judge, OfflineJudge) or not graded:
         return judge
-    view.embedder.add([u for g in graded for u in (split_units(g.answer) or [g.answer.strip()])])
-    index = copy.copy(view.index)
-    index.embedder = view.embedder
-    return OfflineJudge(index, judge.params)
+    view.embedder.embed_up_front([u for g in graded for u in (split_units(g.answer) or [g.answer.strip()])])
+    return OfflineJudge(view.index.with_embedder(view.embedder), judge.params)
 
 
 async def _run(
@@ -432,8 +410,7 @@ async def _run(
     judge = ev.judge
     texts = [t for turn, _ in todo for t in match_texts(turn)]
     await asyncio.to_thread(lambda: ev.index)  # load (or build) the bank index once, shared by the view
-    view = copy.copy(ev)
-    view.embedder = await asyncio.to_thread(_Precomputed, ev.embedder, texts)
+    view = ev.with_embedder(await asyncio.to_thread(_embedded_up_front, ev.embedder, texts))
     graded: list[_Graded] = []
     for turn, key in todo:
         t0 = time.perf_counter()
@@ -446,9 +423,7 @@ async def _run(
         else:
             record(plan.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}))
     judge = await asyncio.to_thread(_batch_judge, judge, view, graded)
-    embedder = view.embedder
-    assert isinstance(embedder, _Precomputed)
-    answers_ready = asyncio.ensure_future(asyncio.to_thread(embedder.add, [g.answer for g in graded]))
+    answers_ready = asyncio.ensure_future(asyncio.to_thread(view.embedder.embed_up_front, [g.answer for g in graded]))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(g: _Graded) -> None:

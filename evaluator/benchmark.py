@@ -59,18 +59,19 @@ def preload(ev: Evaluator, answers: list[LabelledAnswer]) -> None:
     for a in answers:
         if a.answer.strip():
             texts += [*(split_units(a.answer) or [a.answer.strip()]), a.answer.strip()]
-    ev.embedder.memo.update(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
+    ev.embedder.remember(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
 
 
-def calibrate_on_anchors(ev: Evaluator) -> None:
-    """Refit the blend (anchor neighbourhood, similarity range, weights) on the bank's own graded
-    anchors, each left out of its own anchor estimate: what `evaluate calibrate` does for a bank
-    without labelled answers. The judge's thresholds stay as shipped."""
+def calibrate_on_anchors(ev: Evaluator) -> Evaluator:
+    """`ev` with the blend (anchor neighbourhood, similarity range, weights) refitted on the bank's own
+    graded anchors, each left out of its own anchor estimate: what `evaluate calibrate` does for a bank
+    without labelled answers; `ev` itself when there are too few. The judge's thresholds stay as shipped."""
     from .fitting import collect_samples, fit_blend
 
     samples = collect_samples(ev)
-    if len(samples) >= MIN_REFIT_SAMPLES:
-        ev.calibration = fit_blend(samples, ev.calibration, f"{ev.calibration.version}+anchors")
+    if len(samples) < MIN_REFIT_SAMPLES:
+        return ev
+    return ev.with_calibration(fit_blend(samples, ev.calibration, f"{ev.calibration.version}+anchors"))
 
 
 def score_fold(ev: Evaluator, test: list[LabelledAnswer], calib: list[LabelledAnswer], preds: _Preds) -> int:
@@ -137,7 +138,7 @@ def benchmark_split(
     notes = [f"{len(calib)} calibration answers map the baselines; {len(test)} tested"]
     preload(ev, calib + test)
     if refit:
-        calibrate_on_anchors(ev)
+        ev = calibrate_on_anchors(ev)
         notes.append("blend fitted on the anchors (the calibration answers)")
     unscored = score_fold(ev, test, calib, preds)
     return _result(name, preds, unscored, notes)
@@ -155,7 +156,7 @@ def benchmark_kfold(
         rest = [a for i, a in enumerate(answers) if i % k != fold]
         ev = factory(make_bank(rest))
         preload(ev, answers)
-        calibrate_on_anchors(ev)
+        ev = calibrate_on_anchors(ev)
         unscored += score_fold(ev, test, rest, preds)
     note = f"{k}-fold cross-validation: anchors, the blend and the baseline maps fitted on the other folds"
     return _result(name, preds, unscored, [note])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,7 +112,7 @@ class Evaluator:
                     from .judges.registry import make_judge
 
                     spec = self._judge_spec if isinstance(self._judge_spec, str) else None
-                    self._judge = make_judge(spec, self)
+                    self._judge = make_judge(spec, self.offline_judge, self.judge_options, self.home)
         return self._judge
 
     def offline_judge(self) -> OfflineJudge:
@@ -300,6 +301,37 @@ class Evaluator:
 
         return draft_question(self.judge, question, self.home, self.user_bank or self.home / "bank",
                               cache=self.judge_options is None or self.judge_options.cache is not False)  # fmt: skip
+
+    def _twin(self) -> Evaluator:
+        """A shallow copy sharing the bank, models, loaded indexes and judge, with its own locks and children."""
+        twin = copy.copy(self)
+        twin._children = {}
+        twin._index_lock, twin._question_lock, twin._judge_lock = threading.Lock(), threading.Lock(), threading.Lock()
+        return twin
+
+    def with_judge(self, judge: str) -> Evaluator:
+        """A sibling grading with another judge (by name, made on first use as `Evaluator(judge=...)` makes
+        it); the bank, the models and the indexes are shared."""
+        twin = self._twin()
+        twin._judge_spec, twin._judge, twin._picker = judge, None, None
+        return twin
+
+    def with_embedder(self, embedder: Embedder) -> Evaluator:
+        """A sibling whose answers are embedded by `embedder` (the same model, e.g. `Embedder.scratch()` with a
+        batch's texts embedded up front); the bank index, judge and calibration are shared."""
+        _ = self.index  # built once with this evaluator's embedder, then shared: the vectors are the same
+        twin = self._twin()
+        twin.embedder = embedder
+        return twin
+
+    def with_calibration(self, calibration: Calibration) -> Evaluator:
+        """A sibling graded with other fitted parameters (a refit); a judge made by name is made again,
+        since the offline judge reads its thresholds from the calibration."""
+        twin = self._twin()
+        twin.calibration = calibration
+        if isinstance(self._judge_spec, str | None):
+            twin._judge, twin._picker = None, None
+        return twin
 
     def reloaded(self) -> Evaluator:
         """A fresh evaluator over the same base bank and the user bank as it is now (its new entries and

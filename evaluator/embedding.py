@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -102,6 +102,24 @@ class Embedder:
         # judge and for the similarity part; this makes that one model call, not three.
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+
+    def remember(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Vectors known already (from a store, or embedded up front): encode() looks them up."""
+        self.memo.update(vectors)
+
+    def embed_up_front(self, texts: Sequence[str]) -> None:
+        """Embed the texts not known yet in one batch and remember them."""
+        missing = list(dict.fromkeys(t for t in texts if t and t not in self.memo))
+        if missing:
+            self.remember(dict(zip(missing, self.encode(missing), strict=True)))
+
+    def scratch(self) -> Embedder:
+        """An embedder sharing this one's loaded model and known vectors whose further remembered vectors
+        stay its own: a batch embeds its texts up front into it without growing this one's memory."""
+        other = Embedder(self.name, self.backend_choice)
+        other._model = self._load()
+        other.memo = dict(self.memo)
+        return other
 
     @property
     def backend(self) -> Backend:

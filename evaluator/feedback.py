@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError
+from .errors import InputError, UnknownEvaluation
 from .vector_store import atomic_write, locked
 
 GRADES_FILE = "grades.jsonl"
@@ -93,7 +93,7 @@ def load_record(home: Path, eval_id: str) -> EvaluationRecord:
     safe = "".join(ch for ch in eval_id if ch.isalnum())
     path = home / RECORDS_DIR / f"{safe}.json"
     if not safe or safe != eval_id or not path.is_file():
-        raise InputError(f"unknown evaluation id {eval_id!r}: no answer graded here has it "
+        raise UnknownEvaluation(f"unknown evaluation id {eval_id!r}: no answer graded here has it "
                          f"(records are kept in {home / RECORDS_DIR})")  # fmt: skip
     try:
         return EvaluationRecord.model_validate_json(path.read_text(encoding="utf-8"))

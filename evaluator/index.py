@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import re
@@ -135,6 +136,13 @@ class BankIndex:
 
     def vector(self, text: str) -> np.ndarray:
         return self._vectors[text]
+
+    def with_embedder(self, embedder: Embedder) -> BankIndex:
+        """This index (same vectors and search structures) embedding new texts with `embedder`, which must
+        be the same model (e.g. `Embedder.scratch()` holding a batch's texts embedded up front)."""
+        view = copy.copy(self)
+        view.embedder = embedder
+        return view
 
     def lexical(self, rows: list[str], cols: list[str]) -> np.ndarray:
         """Char n-gram TF-IDF cosines (rows x cols) in the vocabulary of the bank's answers."""

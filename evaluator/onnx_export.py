@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import hub_offline
+from .errors import ExportError
 from .onnx_runtime import (
     META_FILE,
     MODEL_FILE,
@@ -46,10 +47,6 @@ PROBES = (
 # Below this cosine (or above this logit difference) an export is refused, not installed.
 MIN_COSINE = 0.9999
 MAX_LOGIT_DIFF = 1e-3
-
-
-class ExportError(Exception):
-    pass
 
 
 def read_pooling(model_dir: Path) -> str:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .errors import EmbeddingError
 from .settings import get_settings
 
 if TYPE_CHECKING:
@@ -209,13 +210,13 @@ class OnnxEncoder:
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Sentence embeddings, one row per text (normalized when the export says so)."""
         if self.meta.task != "feature-extraction":
-            raise ValueError(f"{self.folder}: a {self.meta.task} model gives no sentence embeddings")
+            raise EmbeddingError(f"{self.folder}: a {self.meta.task} model gives no sentence embeddings")
         return self._batched(list(texts), batch_size, "embed")
 
     def logits(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
         """A cross-encoder's logits, one row per (first, second) pair; `meta.labels` names the columns."""
         if self.meta.task != "sequence-classification":
-            raise ValueError(f"{self.folder}: a {self.meta.task} model does not classify pairs")
+            raise EmbeddingError(f"{self.folder}: a {self.meta.task} model does not classify pairs")
         return self._batched([(a, b) for a, b in pairs], batch_size, "logits")
 
 

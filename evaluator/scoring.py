@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .errors import BankError, ConfigError
 from .models import LEVEL_VALUE, Level
 
 MAX_PENALIZED_ERRORS = 3  # the penalty stops growing after this many wrong claims
@@ -16,7 +17,7 @@ def rubric_score(weighted_levels: Sequence[tuple[int, Level]]) -> float:
     """100 · Σ wᵢ·levelᵢ / Σ wᵢ (met 1, partial 0.5, missing 0)."""
     total = sum(w for w, _ in weighted_levels)
     if total <= 0:
-        raise ValueError("rubric has no positive weight")
+        raise BankError("rubric has no positive weight")
     return 100.0 * sum(w * LEVEL_VALUE[level] for w, level in weighted_levels) / total
 
 
@@ -33,7 +34,7 @@ def similarity_score(cosine: float, lo: float, hi: float, lexical: float = 0.0, 
     """
     cosine = cosine + lexical_weight * lexical
     if hi <= lo:
-        raise ValueError(f"similarity range is empty: lo={lo} hi={hi}")
+        raise ConfigError(f"calibration: similarity range is empty: lo={lo} hi={hi}")
     return 100.0 * clip((cosine - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -51,7 +52,7 @@ def blend(
     wrong-claim penalty comes off the final score: topical similarity must not buy back a wrong claim.
     """
     if not 0.0 <= alpha <= 1.0 or not 0.0 <= anchor_weight <= 1.0:
-        raise ValueError("weights must lie in [0, 1]")
+        raise ConfigError(f"calibration: blend weights must lie in [0, 1] (alpha {alpha}, anchor {anchor_weight})")
     base = alpha * rubric + (1.0 - alpha) * similarity
     if anchor is not None and anchor_weight > 0.0:
         base = (1.0 - anchor_weight) * base + anchor_weight * anchor
@@ -63,7 +64,7 @@ def anchor_estimate(cosines: Sequence[float], scores: Sequence[float], k: int, t
     if not cosines:
         return None
     if len(cosines) != len(scores):
-        raise ValueError("one score per anchor")
+        raise BankError(f"{len(cosines)} anchor similarities for {len(scores)} anchor grades")
     nearest = sorted(zip(cosines, scores, strict=True), key=lambda cs: -cs[0])[: max(k, 1)]
     top = nearest[0][0]
     weights = [math.exp((c - top) / temperature) for c, _ in nearest]
@@ -83,7 +84,7 @@ def anchor_regression(
     if n == 0:
         return None
     if len(cosines) != n or len(gram) != n:
-        raise ValueError("one cosine and one gram row per anchor")
+        raise BankError(f"{n} anchor grades with {len(cosines)} similarities and {len(gram)} gram rows")
     y = np.asarray(scores, float)
     mu = float(y.mean())
     if n == 1:

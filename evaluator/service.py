@@ -16,7 +16,6 @@ failed, 503 the embedding model is unavailable. An answer the judge could not gr
 
 from __future__ import annotations
 
-import copy
 import hmac
 import ipaddress
 import json
@@ -46,7 +45,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .cache import SQLiteFile
 from .config import MAX_ANSWER_CHARS
-from .errors import BankError, ConfigError, EmbeddingError, EvaluatorError, InputError, JudgeError, NoConfidentMatch
+from .errors import (
+    ConfigError,
+    EvaluatorError,
+    InputError,
+    JudgeUnavailable,
+    NoConfidentMatch,
+    TooManyJobs,
+    UnknownJob,
+    UnknownQuestion,
+    UnknownTopic,
+)
 from .models import Evaluation, TranscriptReport, TurnResult
 from .settings import Settings, get_settings
 from .transcript import MAX_TRANSCRIPT_CHARS, parse_transcript
@@ -177,17 +186,6 @@ class Job(BaseModel):
 # -- errors -----------------------------------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An error with its HTTP status and a machine-readable type."""
-
-    def __init__(self, status: int, kind: str, message: str, **extra: Any):
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-        self.extra = extra
-
-
 class BodyTooLarge(HTTPException):
     def __init__(self) -> None:
         super().__init__(413, f"the request body is over {MAX_BODY_BYTES:,} bytes")
@@ -198,29 +196,11 @@ def _error_response(status: int, kind: str, message: str, headers: Mapping[str, 
     return JSONResponse({"error": {"type": kind, "message": message, **extra}}, status_code=status, headers=headers)
 
 
-def translate(exc: EvaluatorError) -> ApiError:
-    """The library's exception tree -> HTTP status codes (one place, like the CLI's exit codes)."""
-    if isinstance(exc, InputError):
-        return ApiError(400, "invalid_input", str(exc))
-    if isinstance(exc, NoConfidentMatch):
-        return ApiError(422, "no_confident_match", str(exc))
-    if isinstance(exc, ConfigError):
-        return ApiError(500, "config_error", str(exc))
-    if isinstance(exc, JudgeError):
-        return ApiError(502, "judge_error", str(exc))
-    if isinstance(exc, EmbeddingError):
-        return ApiError(503, "embedding_unavailable", str(exc))
-    if isinstance(exc, BankError):
-        return ApiError(500, "bank_error", str(exc))
-    return ApiError(500, "evaluator_error", str(exc))
-
-
 def error_of(exc: BaseException) -> dict[str, Any]:
-    """The `error` object of a failed job."""
-    api = translate(exc) if isinstance(exc, EvaluatorError) else exc if isinstance(exc, ApiError) else None
-    if api is None:
-        return {"type": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
-    return {"type": api.kind, "message": api.message, **api.extra}
+    """The `error` object of an error response or a failed job: the class's `kind`, the message and its details."""
+    if isinstance(exc, EvaluatorError):
+        return {"type": exc.kind, "message": str(exc), **exc.details()}
+    return {"type": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
 
 
 # -- middleware -------------------------------------------------------------------------------------
@@ -414,7 +394,7 @@ class JobStore:
             con.execute("INSERT OR REPLACE INTO job_turns VALUES (?, ?, ?)", row)
             con.execute("UPDATE jobs SET finished = finished + 1 WHERE id = ?", (job_id,))
             con.execute("COMMIT")
-        except BaseException:
+        except Exception:  # the turn is stored whole or not at all
             con.execute("ROLLBACK")
             raise
 
@@ -434,8 +414,8 @@ class JobStore:
                 "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')", (self.owner,)
             )[0]
             if active >= self.max_active:
-                raise ApiError(429, "too_many_jobs", f"{active} transcript jobs are already queued or running; "
-                                                     "try again when one has finished")  # fmt: skip
+                raise TooManyJobs(f"{active} transcript jobs are already queued or running; "
+                                  "try again when one has finished")  # fmt: skip
             job_id = uuid.uuid4().hex
             self._execute(
                 "INSERT INTO jobs (id, created, status, request, default_judge, owner) VALUES (?, ?, ?, ?, ?, ?)",
@@ -487,13 +467,13 @@ class JobStore:
         except _Stopped:
             self._set(job_id, status="interrupted", error=json.dumps(_STOPPED))
             return
-        except BaseException as exc:  # a failed job is reported, never raised into the pool
-            if isinstance(exc, ApiError) and exc.kind == "judge_unavailable":
+        except Exception as exc:  # a failed job is reported, never raised into the pool
+            if isinstance(exc, JudgeUnavailable):
                 # the judge this job ran with is not configured now: keep it for a restart that has it
                 self._set(job_id, status="interrupted", ended=time.time(),
                           error=json.dumps(error_of(exc), ensure_ascii=False))  # fmt: skip
                 return
-            if not isinstance(exc, EvaluatorError | ApiError):
+            if not isinstance(exc, EvaluatorError):
                 log.exception("transcript job %s failed", job_id)
             self._set(job_id, status="failed", ended=time.time(), error=json.dumps(error_of(exc), ensure_ascii=False))
             return
@@ -590,17 +570,14 @@ class Service:
 
         ev = self.evaluator
         if body.evaluation_id:
-            try:
-                record = load_record(ev.home, body.evaluation_id)
-            except InputError as exc:
-                raise ApiError(404, "unknown_evaluation", str(exc)) from exc
+            record = load_record(ev.home, body.evaluation_id)
             qid, answer, eval_id, score = record.question_id, record.answer, record.id, record.score
         elif body.question_id and body.answer and body.answer.strip():
             if body.question_id not in ev.bank:
-                raise ApiError(404, "unknown_question", f"no question with id {body.question_id!r} in the bank")
+                raise UnknownQuestion(f"no question with id {body.question_id!r} in the bank")
             qid, answer, eval_id, score = body.question_id, body.answer, None, None
         else:
-            raise ApiError(400, "invalid_input", "send evaluation_id, or question_id and answer, with the grade")
+            raise InputError("send evaluation_id, or question_id and answer, with the grade")
         root = ev.user_bank or ev.home / "bank"
         stored, new = add_grade(root, question_id=qid, answer=answer, grade=body.grade, source="api", note=body.note,
                                 eval_id=eval_id, evaluator_score=score)  # fmt: skip
@@ -617,19 +594,17 @@ class Service:
         with self._lock:
             ev = self._by_judge.get(judge)
             if ev is None:
-                ev = copy.copy(self.evaluator)
-                ev._judge_spec = judge  # the same fields Evaluator(judge=...) sets; the judge is made lazily
-                ev._judge = None
+                ev = self.evaluator.with_judge(judge)
                 try:
                     _ = ev.judge
                 except ConfigError as exc:  # the client asked for a judge this server cannot run
-                    raise ApiError(400, "judge_unavailable", str(exc)) from exc
+                    raise JudgeUnavailable(str(exc)) from exc
                 self._by_judge[judge] = ev
             return ev
 
     def question_detail(self, qid: str, reveal: bool) -> QuestionDetail:
         if qid not in self.evaluator.bank:
-            raise ApiError(404, "unknown_question", f"no question with id {qid!r} in the bank")
+            raise UnknownQuestion(f"no question with id {qid!r} in the bank")
         q = self.evaluator.bank.get(qid)
         criteria = tuple(CriterionInfo(id=c.id, description=c.description, weight=c.weight) for c in q.rubric.criteria)
         return QuestionDetail(
@@ -639,15 +614,14 @@ class Service:
     def evaluate(self, body: EvaluateRequest) -> Evaluation:
         question_id = (body.question_id or "").strip() or None
         if question_id is not None and question_id not in self.evaluator.bank:
-            raise ApiError(404, "unknown_question", f"no question with id {question_id!r} in the bank")
+            raise UnknownQuestion(f"no question with id {question_id!r} in the bank")
         ev = self.evaluator_for(body.judge)
         if body.reference is not None and not (body.question or "").strip():
-            raise ApiError(400, "invalid_input", "a reference needs the question it answers (`question`)")
+            raise InputError("a reference needs the question it answers (`question`)")
         result = ev.evaluate(body.answer, question=body.question, question_id=question_id,
                              include_reference=body.reveal, reference=body.reference)  # fmt: skip
         if result.question_id is None:
-            raise ApiError(
-                422, "no_confident_match",
+            raise NoConfidentMatch(
                 "no bank question matches the question text confidently enough to grade the answer; send one of "
                 "the candidates' ids as question_id" if body.question else
                 "no bank question matches this answer confidently enough to grade it; send one of the "
@@ -676,7 +650,7 @@ class Service:
         elif name in ("auto", "offline", "openai"):
             ev = self.evaluator_for(cast(JudgeName, name))
         else:
-            raise ApiError(400, "judge_unavailable", f"the job's judge {name!r} is not available on this server")
+            raise JudgeUnavailable(f"the job's judge {name!r} is not available on this server")
         return self.transcript(body, progress, ev)
 
 
@@ -731,16 +705,11 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     app.state.service = service
     _offline_docs(app)
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error_response(exc.status, exc.kind, exc.message, **exc.extra)
-
     @app.exception_handler(EvaluatorError)
     async def _library_error(request: Request, exc: EvaluatorError) -> JSONResponse:
-        api = translate(exc)
-        if api.status >= 500:
+        if exc.http_status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc)
-        return _error_response(api.status, api.kind, api.message)
+        return JSONResponse({"error": error_of(exc)}, status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -785,7 +754,7 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     ) -> QuestionList:
         ev = service.evaluator
         if topic is not None and topic not in ev.bank.topics:
-            raise ApiError(400, "unknown_topic", f"unknown topic {topic!r}; one of: {', '.join(ev.bank.topics)}")
+            raise UnknownTopic(f"unknown topic {topic!r}; one of: {', '.join(ev.bank.topics)}")
         if q and q.strip():  # may fall back to an embedding search: off the event loop
             return await service.run(_search, ev, topic, q, limit)
         return _search(ev, topic, q, limit)
@@ -794,7 +763,7 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     async def random_question(topic: str | None = Query(default=None)) -> QuestionSummary:
         pool = [x for x in service.evaluator.bank if topic is None or x.topic == topic]
         if not pool:
-            raise ApiError(404, "unknown_topic", f"no questions with topic {topic!r}")
+            raise UnknownTopic(f"no questions with topic {topic!r}; one of: {', '.join(service.evaluator.bank.topics)}")
         return _summary(random.choice(pool))
 
     @app.get("/v1/questions/{question_id}", tags=["questions"])
@@ -813,7 +782,7 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
     async def evaluate(body: EvaluateRequest) -> Evaluation:
         """Grade one answer. 200 with `score: null` when the judge could not grade it (`unscored_reason`)."""
         if not body.answer.strip():
-            raise ApiError(400, "invalid_input", "the answer is empty")
+            raise InputError("the answer is empty")
         return await service.run(service.evaluate, body)
 
     @app.post(
@@ -853,8 +822,7 @@ def create_app(evaluator: Evaluator, *, token: str | None = None, workers: int =
         """Progress (`finished` of `total` turns) and, once done, the report."""
         job = await service.run(service.jobs.view, job_id)
         if job is None:
-            raise ApiError(404, "unknown_job", f"no job {job_id!r} (finished jobs are kept: the last "
-                                               f"{service.jobs.keep})")  # fmt: skip
+            raise UnknownJob(f"no job {job_id!r} (finished jobs are kept: the last {service.jobs.keep})")
         return job
 
     @app.get("/", include_in_schema=False)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import ConfigError
+
 _SPACES = re.compile(r"\s\s+")
 
 
@@ -39,9 +41,9 @@ class CharTfidf:
         lowercase: bool = True,
     ):
         if analyzer != "char_wb":
-            raise ValueError(f"analyzer {analyzer!r}: only 'char_wb' is implemented")
+            raise ConfigError(f"analyzer {analyzer!r}: only 'char_wb' is implemented")
         if not 1 <= ngram_range[0] <= ngram_range[1] <= 3:
-            raise ValueError(f"ngram_range {ngram_range}: n-grams of 1 to 3 characters only")
+            raise ConfigError(f"ngram_range {ngram_range}: n-grams of 1 to 3 characters only")
         self.ngram_range = ngram_range
         self.sublinear_tf = sublinear_tf
         self.lowercase = lowercase

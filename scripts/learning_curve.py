@@ -113,8 +113,7 @@ def curve(
         if fitted is None:
             print(f"{name}: {n} graded answers, too few for calibrate --user (needs {MIN_USER_GRADES})", flush=True)
             continue
-        refit = base.reloaded()
-        refit.calibration = fitted  # before the judge is made: it takes the fitted thresholds too
+        refit = base.reloaded().with_calibration(fitted)  # the judge is made with the fitted thresholds too
         rows.append(row(name, "calibrate --user", label, *grade_all(refit, held)))
     return rows
 

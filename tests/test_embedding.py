@@ -218,7 +218,7 @@ def test_a_cross_encoder_exports_and_scores_pairs_as_torch_does(tmp_path: Path) 
     assert got.shape == (3, 3)
     assert np.allclose(got, expected, atol=1e-4)
     assert np.allclose(softmax(got).sum(axis=1), 1.0)
-    with pytest.raises(ValueError, match="no sentence embeddings"):
+    with pytest.raises(EmbeddingError, match="no sentence embeddings"):
         encoder.embed(["x"])
 
 

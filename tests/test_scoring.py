@@ -1,6 +1,7 @@
 import pytest
 
 from evaluator.calibration import anchor_share, load_calibration
+from evaluator.errors import ConfigError
 from evaluator.models import Level
 from evaluator.scoring import anchor_estimate, band, blend, error_penalty, rubric_score, similarity_score
 
@@ -25,7 +26,7 @@ def test_similarity_score_clips_to_range():
     assert similarity_score(0.5, lo=0.6, hi=0.9) == 0
     assert similarity_score(0.75, lo=0.6, hi=0.9) == pytest.approx(50)
     assert similarity_score(0.95, lo=0.6, hi=0.9) == 100
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         similarity_score(0.7, lo=0.9, hi=0.6)
 
 

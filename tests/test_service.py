@@ -305,8 +305,8 @@ def test_concurrent_requests_are_served_while_judge_calls_are_in_flight(evaluato
 
 
 def test_job_store_bounds_active_jobs_and_reports_failures(tmp_path: Path) -> None:
-    from evaluator.errors import InputError
-    from evaluator.service import ApiError, JobStore, TranscriptRequest
+    from evaluator.errors import InputError, TooManyJobs
+    from evaluator.service import JobStore, TranscriptRequest
 
     gate = threading.Event()
 
@@ -317,9 +317,9 @@ def test_job_store_bounds_active_jobs_and_reports_failures(tmp_path: Path) -> No
     store = JobStore(tmp_path / "jobs.sqlite3", blocked, max_active=2, keep=1)
     body = TranscriptRequest(transcript=TRANSCRIPT)
     jobs = [store.submit(body, "offline"), store.submit(body, "offline")]
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(TooManyJobs) as refused:
         store.submit(body, "offline")
-    assert refused.value.status == 429
+    assert refused.value.http_status == 429
     gate.set()
     deadline = time.monotonic() + 30
     while any((v := store.view(j.id)) is not None and v.status != "failed" for j in jobs):

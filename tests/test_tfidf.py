@@ -8,6 +8,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from evaluator.bank import QuestionBank
 from evaluator.config import default_bank_dir
+from evaluator.errors import ConfigError
 from evaluator.index import bank_texts
 from evaluator.tfidf import CharTfidf
 
@@ -42,5 +43,5 @@ def test_char_tfidf_vocabulary_is_scikit_learns() -> None:
 
 
 def test_other_analyzers_are_refused() -> None:
-    with pytest.raises(ValueError, match="char_wb"):
+    with pytest.raises(ConfigError, match="char_wb"):
         CharTfidf(analyzer="word")

@@ -25,6 +25,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,8 +53,6 @@ from .prompts import (
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI
     from openai.types.chat import ChatCompletion
-
-    from ..core import Evaluator
 
 log = logging.getLogger(__name__)
 
@@ -474,11 +473,10 @@ class OpenAIJudge:
         self.usage = Usage()  # this judge's run total: tokens and completions across all judgments
 
     @classmethod
-    def from_env(cls, evaluator: Evaluator | None = None, options: JudgeOptions | None = None) -> OpenAIJudge:
-        opts = options or (evaluator.judge_options if evaluator is not None else None)
-        settings = settings_from_env(opts)
-        home = evaluator.home if evaluator is not None else home_dir()
-        cache = JudgeCache(home / CACHE_FILE) if cache_enabled(opts) else None
+    def from_env(cls, options: JudgeOptions | None = None, home: Path | None = None) -> OpenAIJudge:
+        """Settings from the environment (`options` first); the verdict cache under `home`."""
+        settings = settings_from_env(options)
+        cache = JudgeCache((home or home_dir()) / CACHE_FILE) if cache_enabled(options) else None
         return cls(settings, cache=cache)
 
     def __repr__(self) -> str:

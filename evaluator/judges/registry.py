@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ConfigError
+from ..errors import JudgeUnavailable
 from ..settings import get_settings
 from .base import Judge
 
 if TYPE_CHECKING:
-    from ..core import Evaluator
+    from .openai_judge import JudgeOptions
 
 JUDGES = ("auto", "offline", "openai")
 
@@ -19,16 +21,20 @@ def endpoint_configured() -> bool:
     return bool(settings.api_key or settings.base_url)
 
 
-def make_judge(name: str | None, evaluator: Evaluator) -> Judge:
+def make_judge(
+    name: str | None, offline: Callable[[], Judge], options: JudgeOptions | None = None, home: Path | None = None
+) -> Judge:
+    """The judge called `name` (default $EVALUATOR_JUDGE, else auto). `offline` makes the offline judge
+    (it reads the bank index the caller holds); `options` and `home` configure the openai judge."""
     name = (name or get_settings().judge).lower()
     if name not in JUDGES:
-        raise ConfigError(f"unknown judge {name!r}; one of: {', '.join(JUDGES)}")
+        raise JudgeUnavailable(f"unknown judge {name!r}; one of: {', '.join(JUDGES)}")
     if name == "auto":
         name = "openai" if endpoint_configured() else "offline"
     if name == "openai":
         try:
             from .openai_judge import OpenAIJudge
         except ImportError as exc:
-            raise ConfigError(f"the openai judge is not available ({exc})") from exc
-        return OpenAIJudge.from_env(evaluator)
-    return evaluator.offline_judge()
+            raise JudgeUnavailable(f"the openai judge is not available ({exc})") from exc
+        return OpenAIJudge.from_env(options, home)
+    return offline()
