@@ -93,8 +93,9 @@ def test_questions_filter_search_and_reveal(client: httpx.Client) -> None:
     assert {q["topic"] for q in attention["questions"]} == {"attention"}
     found = client.get("/v1/questions", params={"q": "根号"}).json()
     assert found["matched_by"] == "text" and QID in [q["id"] for q in found["questions"]]
-    similar = client.get("/v1/questions", params={"q": "点积以后为什么缩放一下"}).json()
-    assert similar["matched_by"] in ("text", "similarity") and similar["questions"]
+    similar = client.get("/v1/questions", params={"q": "注意力分数为什么要除以一个缩放因子"}).json()
+    assert similar["matched_by"] == "similarity"  # no literal hit: the matcher's nearest questions
+    assert similar["questions"][0]["id"] == QID, [q["id"] for q in similar["questions"][:3]]
 
     hidden = client.get(f"/v1/questions/{QID}").json()
     assert hidden["question"] and hidden["reference"] is None and hidden["criteria"] is None
@@ -291,14 +292,14 @@ def test_concurrent_requests_are_served_while_judge_calls_are_in_flight(evaluato
             while held.in_flight < n:  # every request is inside its judge call at once
                 assert time.monotonic() < deadline and not any(f.done() for f in futures), held.in_flight
                 time.sleep(0.02)
-            t0 = time.perf_counter()
             health = c.get("/healthz")
             listing = c.get("/v1/questions", params={"topic": "attention"})
-            responsive = time.perf_counter() - t0
+            # answered while every judge call was still blocked: nothing had been released yet
+            blocked_meanwhile = held.in_flight == n and not any(f.done() for f in futures)
             held.release.set()
             results = [f.result() for f in futures]
     assert health.status_code == 200 and listing.status_code == 200
-    assert responsive < 2.0, responsive  # answered while six judge calls were blocked
+    assert blocked_meanwhile
     assert held.most_in_flight == n
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     assert len({r.json()["score"] for r in results}) == 1
