@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+|\n+")
+# A full stop ends a sentence unless it ends an abbreviation: 「Qi et al. 2023 发现……」 is one sentence.
+_SENTENCE_END = re.compile(
+    r"(?<=[。！？!?；;])|(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bvs\.)(?<!\bcf\.)"
+    r"(?<!\bFig\.)(?<!\bEq\.)(?<=\.)\s+|\n+"
+)
 _CLAUSE = re.compile(r"(?<=[，,：:])")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")

@@ -79,3 +79,8 @@ def test_names_are_matched_however_the_candidate_spaces_them() -> None:
     assert names("除以根号 d 后方差为 1") == set()  # a single letter is no name
     assert mentions_any("Flash Attention 用分块计算", names("FlashAttention"))
     assert not mentions_any("稀疏、滑窗、线性 attention", names("FlashAttention"))
+
+
+def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence() -> None:
+    units = split_units("Qi et al. 2023 发现少量样本微调就能破坏对齐. Use e.g. LoRA. Then train.")
+    assert units == ["Qi et al. 2023 发现少量样本微调就能破坏对齐.", "Use e.g. LoRA.", "Then train."]
