@@ -141,9 +141,32 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
 # A wrong claim is reported and costs points, so the candidate gets the benefit of the doubt: the
 # verifier must read a contradiction with at least this probability (scripts/measure_verifier.py
 # measures false contradictions on correct texts at the shipped value).
-CONTRADICTION_LEVELS = (0.6, 0.7, 0.8, 0.9)
+CONTRADICTION_LEVELS = (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+# And a correct answer told it made a wrong claim loses the candidate's trust at once: the bar is at
+# least the lowest level at which no more than this share of the calibration part's good answers
+# (graded GOOD_ANSWER or more) has a wrong claim reported.
+FALSE_ACCUSATION_CAP = 0.10
+GOOD_ANSWER = 60.0
 # P(supports) a unit needs to meet a criterion; 0 leaves evidence to closeness alone.
 SUPPORT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
+
+
+# eval_data's answers were written by graders who had read the references, so a narrow similarity
+# range fits them best and crushes a correct answer in a candidate's own words (the README example,
+# cosine 0.97 to the reference, got 21 of 100 for similarity with the range 0.95-1.05). The range
+# spans at least this much cosine.
+MIN_SIMILARITY_RANGE = 0.3
+
+
+def fair_contradiction_bar(train: list[Sample], start: OfflineParams) -> float:
+    """The lowest contradiction level at which at most FALSE_ACCUSATION_CAP of the good answers in
+    `train` are told they made a wrong claim."""
+    good = [s for s in train if s.gold >= GOOD_ANSWER]
+    for level in CONTRADICTION_LEVELS:
+        p = start.model_copy(update={"contradiction": level})
+        if not good or sum(_n_errors(s, p) > 0 for s in good) <= FALSE_ACCUSATION_CAP * len(good):
+            return level
+    return CONTRADICTION_LEVELS[-1]
 
 
 def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -> OfflineParams:
@@ -164,12 +187,12 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
         for met, gap, kb in itertools.product(np.arange(0.0, 0.2001, 0.02), (0.02, 0.04, 0.06, 0.08), (0.0, 0.03, 0.06))
         if met - gap >= -1e-9
     ]
-    verifier_grid = [
-        {"contradiction": c, "support": sp} for c, sp in itertools.product(CONTRADICTION_LEVELS, SUPPORT_LEVELS)
-    ]
+    floor = fair_contradiction_bar(train, start)
+    levels = [c for c in CONTRADICTION_LEVELS if c >= floor]
+    verifier_grid = [{"contradiction": c, "support": sp} for c, sp in itertools.product(levels, SUPPORT_LEVELS)]
     # The search starts inside the grids' constraints, whatever the shipped file says.
     best = start.model_copy(
-        update={"contradiction": max(start.contradiction, CONTRADICTION_LEVELS[0]), "partial": max(start.partial, 0.0)}
+        update={"contradiction": max(start.contradiction, floor), "partial": max(start.partial, 0.0)}
     )
     best_score = score(best)
     for _ in range(rounds):
@@ -230,7 +253,7 @@ def fit_blend(
     for lam, lo, hi in itertools.product(
         (0.0, 0.25, 0.5, 1.0), np.arange(0.55, 1.2001, 0.05), np.arange(0.8, 1.8001, 0.05)
     ):
-        if hi <= lo + 0.05:
+        if hi < lo + MIN_SIMILARITY_RANGE - 1e-9:
             continue
         sim = 100.0 * np.clip((cos + lam * lex - lo) / (hi - lo), 0, 1)
         for alpha, aw, per in itertools.product(

@@ -110,7 +110,7 @@ def main() -> None:
     print(f"three-way accuracy on all held-out pairs (argmax): {accuracy:.3f}")
     written = measure_written(verifier, ev, threshold)
     print("by threshold (recall: common errors + perturbations | false: bank units | written: recall / false):")
-    for t in (0.5, 0.6, 0.7, 0.8, 0.9):
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995):
         core_t = [
             bool(p[CONTRADICTS] >= t) and not restates(r["premise"], r["hypothesis"])
             for r, p in contra
@@ -119,7 +119,7 @@ def main() -> None:
         false_t = np.zeros(len(correct_units), bool)
         for (n, s, u), p in zip(checks, check_probs, strict=True):
             false_t[n] |= bool(p[CONTRADICTS] >= t) and not restates(s, u)
-        line = f"  {t:.1f}: recall {np.mean(core_t):.3f} | false {np.mean(false_t):.4f}"
+        line = f"  {t:.3f}: recall {np.mean(core_t):.3f} | false {np.mean(false_t):.4f}"
         if written is not None:
             w_recall, w_false = written(t)
             line += f" | written {w_recall:.3f} / {w_false:.4f}"

@@ -10,7 +10,6 @@ onnxruntime, or, where the export cannot be used, int8 with torch.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -49,18 +48,18 @@ class Verifier:
             if self._model is None and self._onnx is None:
                 self._onnx = _onnx_export(self.path)
             if self._model is None and self._onnx is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                try:
-                    import torch
-                    import transformers
-                    from transformers import AutoTokenizer, BertForSequenceClassification
+                from ..embedding import hub_offline
 
-                    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-                    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                    tokenizer = AutoTokenizer.from_pretrained(str(self.path))
-                    model = BertForSequenceClassification.from_pretrained(str(self.path), dtype=torch.float32)
+                try:
+                    with hub_offline():  # the weights are local: never ask the hub
+                        import torch
+                        import transformers
+                        from transformers import AutoTokenizer, BertForSequenceClassification
+
+                        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+                        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                        tokenizer = AutoTokenizer.from_pretrained(str(self.path))
+                        model = BertForSequenceClassification.from_pretrained(str(self.path), dtype=torch.float32)
                     model.eval()  # type: ignore[no-untyped-call]
                     # int8 linear layers: the same verdicts (measured by scripts/measure_verifier.py
                     # through this path) at about half the CPU time.
