@@ -114,6 +114,14 @@ def test_batching_does_not_change_a_text_s_vector(onnx_embedder: Embedder) -> No
     assert float(np.sum(together * alone, axis=1).min()) >= 0.99999
 
 
+def test_the_shipped_store_holds_every_bank_text(texts: list[str]) -> None:
+    """A bank edit without `python scripts/embed_bank.py` makes every cold start embed the new texts
+    (249 of them took a cold CLI run from 1.8 s to 4.8 s)."""
+    store = read_store(shipped_path(DEFAULT_EMBEDDING_MODEL))
+    missing = [t for t in texts if text_key(t) not in store]
+    assert not missing, f"{len(missing)} bank texts not in the shipped store (run scripts/embed_bank.py): {missing[:3]}"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("CI"),
