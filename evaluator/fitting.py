@@ -55,7 +55,7 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
             texts += [*(split_units(a.answer) or [a.answer.strip()]), a.answer]
     for la in extra or []:
         texts += [*(split_units(la.answer) or [la.answer.strip()]), la.answer]
-    ev.embedder.memo.update(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
+    ev.embedder.remember(embed_with_stores(list(dict.fromkeys(texts)), ev.embedder, ev.home))
     samples = []
     for q in ev.bank if anchors else []:
         for a in q.rubric.anchors:
