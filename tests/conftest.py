@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chat_server import ChatServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +55,11 @@ def small_bank(tmp_path: Path):  # type: ignore[no-untyped-def]
         return dest
 
     return make
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ChatServer]:
+    """A Chat Completions server on loopback for one test module (the LLM judge, drafting and question
+    picking tests); each module resets it before every test."""
+    with ChatServer() as s:
+        yield s

@@ -31,12 +31,6 @@ def is_draft(rec: Recorded) -> bool:
     return "参考答案" in rec.system and "评分细则" in rec.system and "<<<QUESTION>>>" in rec.user
 
 
-@pytest.fixture(scope="module")
-def server():  # type: ignore[no-untyped-def]
-    with ChatServer() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
 def _clean(server: ChatServer) -> None:
     server.reset()

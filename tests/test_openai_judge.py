@@ -60,12 +60,6 @@ ENV_VARS = (
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server():
-    with ChatServer() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
 def _clean(server, tmp_path, monkeypatch):
     server.reset()

@@ -25,12 +25,6 @@ def choose(qid: str | None):  # type: ignore[no-untyped-def]
     return lambda rec: Reply(body=completion(rec, json.dumps({"question_id": qid})))
 
 
-@pytest.fixture(scope="module")
-def server():  # type: ignore[no-untyped-def]
-    with ChatServer() as s:
-        yield s
-
-
 @pytest.fixture(autouse=True)
 def _clean(server: ChatServer) -> None:
     server.reset()
