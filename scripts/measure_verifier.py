@@ -28,6 +28,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,9 +38,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_verifier_pairs import SEED, WELL_GRADED, anchor_units, build, is_heldout, statements  # noqa: E402
 
+from evaluator.bank_audit import CORRECT_ANCHOR_MIN, accused_correct_texts  # noqa: E402
 from evaluator.index import embed_with_stores, reference_units  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS, restates, wrong_claim_threshold  # noqa: E402
 from evaluator.judges.verifier import CONTRADICTS, LABELS, Verifier  # noqa: E402
+
+if TYPE_CHECKING:
+    from evaluator import Evaluator
 
 
 def main() -> None:
@@ -77,22 +82,9 @@ def main() -> None:
         q = ev.bank.get(qid)
         assert is_heldout(qid)
         correct_units += [(qid, u) for u in dict.fromkeys([*reference_units(q), *anchor_units(q, WELL_GRADED)])]
-    texts = list({u for _, u in correct_units} | {t for qid in qids for t, _ in statements(ev.bank.get(qid))})
-    vectors = embed_with_stores(texts, ev.embedder, ev.home)
-    checks: list[tuple[int, str, str]] = []
-    for n, (qid, unit) in enumerate(correct_units):
-        stmts = [t for t, _ in statements(ev.bank.get(qid))]
-        sims = np.array([vectors[t] @ vectors[unit] for t in stmts])
-        for i in np.argsort(-sims)[:CHECKED_STATEMENTS]:
-            checks.append((n, stmts[int(i)], unit))
-    check_probs = verifier.probabilities([(s, u) for _, s, u in checks])
-    accused = np.zeros(len(correct_units), bool)
-    examples = []
-    for (n, s, u), p in zip(checks, check_probs, strict=True):
-        if p[CONTRADICTS] >= threshold and not restates(s, u):
-            if not accused[n]:
-                examples.append((s, u, float(p[CONTRADICTS])))
-            accused[n] = True
+    best_correct, contradicted = strongest_contradictions(verifier, ev, correct_units)
+    accused = best_correct >= threshold
+    examples = [(contradicted[n], u, float(best_correct[n])) for n, (_, u) in enumerate(correct_units) if accused[n]]
 
     print(f"held-out questions: {len(qids)}; pairs: {len(rows)} {dict(Counter(r['label'] for r in rows))}")
     print(f"wrong-claim threshold (P(contradicts)): {threshold:.2f}")
@@ -103,7 +95,8 @@ def main() -> None:
         print(f"  {kind:24s} {np.mean(hits):.3f} ({sum(hits)}/{len(hits)})")
     print(
         f"false contradiction on reference sentences and units of anchors >= {WELL_GRADED}: "
-        f"{np.mean(accused):.4f} ({int(accused.sum())}/{len(accused)} units, {len(checks)} pairs checked)"
+        f"{np.mean(accused):.4f} ({int(accused.sum())}/{len(accused)} units, "
+        f"{CHECKED_STATEMENTS} closest statements each)"
     )
     for s, u, p in examples[:8]:
         print(f"  accused ({p:.2f}): 「{u[:60]}」 vs 「{s[:60]}」")
@@ -116,42 +109,48 @@ def main() -> None:
             for r, p in contra
             if not r["kind"].startswith("anchor-")
         ]
-        false_t = np.zeros(len(correct_units), bool)
-        for (n, s, u), p in zip(checks, check_probs, strict=True):
-            false_t[n] |= bool(p[CONTRADICTS] >= t) and not restates(s, u)
-        line = f"  {t:.3f}: recall {np.mean(core_t):.3f} | false {np.mean(false_t):.4f}"
+        line = f"  {t:.3f}: recall {np.mean(core_t):.3f} | false {np.mean(best_correct >= t):.4f}"
         if written is not None:
             w_recall, w_false = written(t)
             line += f" | written {w_recall:.3f} / {w_false:.4f}"
         print(line)
 
 
-def measure_written(verifier: Verifier, ev: object, threshold: float) -> Callable[[float], tuple[float, float]] | None:
+def strongest_contradictions(
+    verifier: Verifier, ev: Evaluator, items: list[tuple[str, str]]
+) -> tuple[np.ndarray, list[str]]:
+    """For each (question id, sentence), read as the judge reads a unit: the highest P(contradicts)
+    over the question's statements closest to it (restating a statement is never contradicting it),
+    and that statement ("" where none is above 0)."""
+    stmts = {qid: [t for t, _ in statements(ev.bank.get(qid))] for qid in dict.fromkeys(q for q, _ in items)}
+    texts = list({t for _, t in items} | {t for group in stmts.values() for t in group})
+    vectors = embed_with_stores(texts, ev.embedder, ev.home)
+    checks: list[tuple[int, str]] = []
+    for n, (qid, text) in enumerate(items):
+        sims = np.array([vectors[t] @ vectors[text] for t in stmts[qid]])
+        checks += [(n, stmts[qid][int(i)]) for i in np.argsort(-sims)[:CHECKED_STATEMENTS]]
+    probs = verifier.probabilities([(s, items[n][1]) for n, s in checks])
+    best = np.zeros(len(items))
+    contradicted = [""] * len(items)
+    for (n, s), p in zip(checks, probs, strict=True):
+        value = 0.0 if restates(s, items[n][1]) else float(p[CONTRADICTS])
+        if value > best[n]:
+            best[n], contradicted[n] = value, s
+    return best, contradicted
+
+
+def measure_written(
+    verifier: Verifier, ev: Evaluator, threshold: float
+) -> Callable[[float], tuple[float, float]] | None:
     """The held-out questions' sentences in candidates' own words (scripts/verifier_data/heldout-written.jsonl,
     written from the question and rubric, never trained on), read as the judge reads a unit: against
     the question's statements closest to it. Wrong ones caught (recall); true ones accused (false)."""
     path = ROOT / "scripts" / "verifier_data" / "heldout-written.jsonl"
     if not path.is_file():
         return None
-    from evaluator import Evaluator
-
-    assert isinstance(ev, Evaluator)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert all(is_heldout(r["question_id"]) for r in rows), "heldout-written.jsonl: a training question"
-    texts = list({r["text"] for r in rows} | {t for r in rows for t, _ in statements(ev.bank.get(r["question_id"]))})
-    vectors = embed_with_stores(texts, ev.embedder, ev.home)
-    checks: list[tuple[int, str]] = []
-    for n, r in enumerate(rows):
-        stmts = [t for t, _ in statements(ev.bank.get(r["question_id"]))]
-        sims = np.array([vectors[t] @ vectors[r["text"]] for t in stmts])
-        checks += [(n, stmts[int(i)]) for i in np.argsort(-sims)[:CHECKED_STATEMENTS]]
-    probs = verifier.probabilities([(s, rows[n]["text"]) for n, s in checks])
-    best = np.zeros(len(rows))
-    worst_pair: dict[int, str] = {}
-    for (n, s), p in zip(checks, probs, strict=True):
-        value = 0.0 if restates(s, rows[n]["text"]) else float(p[CONTRADICTS])
-        if value > best[n]:
-            best[n], worst_pair[n] = value, s
+    best, worst_pair = strongest_contradictions(verifier, ev, [(r["question_id"], r["text"]) for r in rows])
     wrong = np.array([r["label"] == "contradicts" for r in rows])
 
     def rates(t: float) -> tuple[float, float]:
@@ -220,18 +219,12 @@ def measure_judge() -> None:
         else:
             print(f"  ordering {case['id']}: complete {s3[0]:.1f} partial {s3[1]:.1f} wrong {s3[2]:.1f}")
     print(f"ordering: complete > vague > wrong on {len(ordered)} of {len(cases)}")
-    correct = [(q, q.reference) for q in ev.bank] + [
-        (q, a.answer) for q in ev.bank for a in q.rubric.anchors if a.score >= WELL_GRADED
-    ]
     judge = ev.offline_judge()
-    flagged = []
-    for q, text in correct:
-        verdict = judge.verdict(q, judge.analyze(q, text))
-        if verdict.errors:
-            flagged.append((q.id, verdict.errors[0]))
-    print(f"bank's own correct texts accused of a wrong claim: {len(flagged)} of {len(correct)}")
-    for qid, err in flagged[:10]:
-        print(f"  {qid}: {err[:120]}")
+    flagged = [(q.id, problem) for q in ev.bank for problem in accused_correct_texts(judge, q)]
+    checked = sum(1 + sum(a.score >= CORRECT_ANCHOR_MIN for a in q.rubric.anchors) for q in ev.bank)
+    print(f"wrong claims read in the bank's own correct texts: {len(flagged)} ({checked} texts)")
+    for qid, problem in flagged[:10]:
+        print(f"  {qid}: {problem[:120]}")
 
 
 if __name__ == "__main__":
