@@ -19,6 +19,8 @@ from .scoring import rubric_score
 
 if TYPE_CHECKING:
     from .core import Evaluator
+    from .judges.offline import OfflineJudge
+    from .models import Question
 
 CORRECT_ANCHOR_MIN = 85
 COVERAGE_GAP_MAX = 25.0
@@ -32,6 +34,23 @@ class AuditReport:
     anchors_checked: int = 0
 
 
+def accused_correct_texts(judge: OfflineJudge, q: Question) -> list[str]:
+    """The question's correct texts (its reference answer, anchors graded CORRECT_ANCHOR_MIN or more)
+    that the judge reads as making a wrong claim: one line per claim, naming the text."""
+    correct = [("reference answer", q.reference)] + [
+        (f"anchor graded {a.score}", a.answer) for a in q.rubric.anchors if a.score >= CORRECT_ANCHOR_MIN
+    ]
+    found = []
+    for label, text in correct:
+        analysis = judge.analyze(q, text)
+        for unit, statement in wrong_claims(analysis, judge.params).items():
+            found.append(
+                f"the {label} is read as a wrong claim: 「{analysis.units[unit]}」 "
+                f"contradicts 「{analysis.statements[statement]}」"
+            )
+    return found
+
+
 def audit_bank(ev: Evaluator, progress: Callable[[int, int], None] | None = None) -> AuditReport:
     """Run the offline judge over every reference answer and anchor of the bank."""
     judge = ev.offline_judge()
@@ -40,17 +59,8 @@ def audit_bank(ev: Evaluator, progress: Callable[[int, int], None] | None = None
     questions = list(ev.bank)
     for n, q in enumerate(questions, 1):
         rubric_file = root / "rubrics" / f"{q.id}.yaml"
-        correct = [("reference answer", q.reference)] + [
-            (f"anchor graded {a.score}", a.answer) for a in q.rubric.anchors if a.score >= CORRECT_ANCHOR_MIN
-        ]
-        for label, text in correct:
-            analysis = judge.analyze(q, text)
-            report.texts_checked += 1
-            for unit, statement in wrong_claims(analysis, judge.params).items():
-                report.problems.append(
-                    f"{rubric_file}: the {label} is read as a wrong claim: 「{analysis.units[unit]}」 "
-                    f"contradicts 「{analysis.statements[statement]}」"
-                )
+        report.texts_checked += 1 + sum(a.score >= CORRECT_ANCHOR_MIN for a in q.rubric.anchors)
+        report.problems += [f"{rubric_file}: {problem}" for problem in accused_correct_texts(judge, q)]
         weights = {c.id: c.weight for c in q.rubric.criteria}
         for anchor in q.rubric.anchors:
             verdict = judge.verdict(q, judge.analyze(q, anchor.answer), exclude_anchor=anchor.answer)
