@@ -12,6 +12,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +23,15 @@ from .judges.offline import Analysis, anchor_grade, criterion_findings, wrong_cl
 from .labelled import LabelledAnswer
 from .metrics import agreement, pearson
 from .models import Question
-from .scoring import blend, error_penalty, rubric_score, similarity_score
+from .scoring import (
+    blend,
+    blend_scores,
+    error_penalties,
+    error_penalty,
+    rubric_score,
+    similarity_score,
+    similarity_scores,
+)
 from .text import split_units
 
 TEST_SHARE = 3  # of 10 hash buckets
@@ -80,18 +89,29 @@ def _anchor(s: Sample, p: OfflineParams) -> float | None:
     return anchor_grade(s.analysis, p, s.exclude_anchor)
 
 
-def _parts(s: Sample, cal: Calibration) -> tuple[float, float, float | None, float]:
-    """(rubric, similarity, anchor grade, penalty) of a sample: everything but the anchor share."""
+class SampleParts(NamedTuple):
+    """What the judge gives one sample before the blend weights: the parts of its final score."""
+
+    rubric: float
+    similarity: float
+    anchor: float | None
+    penalty: float
+
+
+def _parts(s: Sample, cal: Calibration) -> SampleParts:
+    """Everything but the anchor share, as the pipeline computes it."""
     sim = similarity_score(
         s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
     )
     penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
-    return _rubric(s, cal.offline), sim, _anchor(s, cal.offline), penalty
+    return SampleParts(_rubric(s, cal.offline), sim, _anchor(s, cal.offline), penalty)
 
 
 def predict(s: Sample, cal: Calibration) -> float:
-    rub, sim, est, penalty = _parts(s, cal)
-    return blend(rub, sim, cal.alpha, est, anchor_share(cal, s.answer, est is not None), penalty)
+    p = _parts(s, cal)
+    return blend(
+        p.rubric, p.similarity, cal.alpha, p.anchor, anchor_share(cal, s.answer, p.anchor is not None), p.penalty
+    )
 
 
 def evaluate_params(samples: list[Sample], cal: Calibration) -> dict[str, float]:
@@ -169,6 +189,10 @@ def fair_contradiction_bar(train: list[Sample], start: OfflineParams) -> float:
     return CONTRADICTION_LEVELS[-1]
 
 
+# While the thresholds are searched the blend is not yet fitted: a wrong claim costs this much.
+NOMINAL_ERROR_PENALTY = 10.0
+
+
 def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -> OfflineParams:
     """Criterion and error thresholds: the rubric score alone should track the grade.
 
@@ -178,7 +202,7 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
 
     def score(p: OfflineParams) -> float:
         # Rubric coverage minus a nominal penalty per detected wrong claim.
-        return pearson([_rubric(s, p) - 10.0 * min(_n_errors(s, p), 3) for s in train], gold)
+        return pearson([_rubric(s, p) - error_penalty(_n_errors(s, p), NOMINAL_ERROR_PENALTY) for s in train], gold)
 
     # A criterion is partial at the least when the answer comes closer to it than to 90% of other
     # questions' points (signal ≥ 0 over that baseline): below it, the answer is not about the point.
@@ -203,6 +227,18 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
                 if r > best_score:
                     best, best_score = p, r
     return best
+
+
+class BlendChoice(NamedTuple):
+    """A point of the blend search and its cost (RMSE plus the ordering and all-met costs)."""
+
+    cost: float
+    alpha: float
+    lo: float
+    hi: float
+    anchor_weight: float
+    error_penalty: float
+    similarity_lexical: float
 
 
 def fit_blend(
@@ -230,58 +266,51 @@ def fit_blend(
             for r, mu, w in itertools.product((0.01, 0.03, 0.1), (0.3, 1.0), PROFILE_WEIGHTS)
         ]
     )
-    best_a = (-2.0, offline)
-    for cand in candidates:
-        r = pearson([e if (e := _anchor(s, cand)) is not None else 50.0 for s in train], gold)
-        if r > best_a[0]:
-            best_a = (r, cand)
-    offline = best_a[1]
+    offline = max(
+        candidates, key=lambda c: pearson([e if (e := _anchor(s, c)) is not None else 50.0 for s in train], gold)
+    )
     # Similarity range and blend weights: minimize RMSE of the final score plus a cost for
     # mis-ordering answers to the same question (an interviewer compares candidates on one question)
     # and one for grading an answer that meets every point with no wrong claim below 85.
     pi, pj = _ordered_pairs(train)
     rub = np.array([_rubric(s, offline) for s in train])
     anc = [_anchor(s, offline) for s in train]
-    n_err = np.array([min(_n_errors(s, offline), 3) for s in train], float)
-    has_anchor = np.array([a is not None for a in anc])
-    anc_v = np.array([a if a is not None else 0.0 for a in anc])
+    n_err = np.array([_n_errors(s, offline) for s in train], float)
+    anc_v = np.array([a if a is not None else np.nan for a in anc])
     cos = np.array([s.analysis.reference_cosine for s in train])
     lex = np.array([s.analysis.reference_lexical for s in train])
     g = np.array(gold)
     all_met = (rub >= 100.0 - 1e-9) & (n_err == 0)
-    best_b = (1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty, 0.0)
+    best = BlendChoice(1e9, start.alpha, start.lo, start.hi, start.anchor_weight, start.error_penalty, 0.0)
     for lam, lo, hi in itertools.product(
         (0.0, 0.25, 0.5, 1.0), np.arange(0.55, 1.2001, 0.05), np.arange(0.8, 1.8001, 0.05)
     ):
         if hi < lo + MIN_SIMILARITY_RANGE - 1e-9:
             continue
-        sim = 100.0 * np.clip((cos + lam * lex - lo) / (hi - lo), 0, 1)
+        sim = similarity_scores(cos, float(lo), float(hi), lex, lam)
         for alpha, aw, per in itertools.product(
             np.arange(min_alpha, 1.0001, 0.1).clip(0, 1),
             (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
             (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0),
         ):
-            base = alpha * rub + (1 - alpha) * sim
-            base = np.where(has_anchor, (1 - aw) * base + aw * anc_v, base)
-            final = np.clip(base - per * n_err, 0, 100)
+            final = blend_scores(rub, sim, float(alpha), anc_v, aw, error_penalties(n_err, per))
             err = float(np.sqrt(np.mean((final - g) ** 2)))
             if len(pi):
                 err += ORDER_COST * float(np.mean(final[pi] <= final[pj]))
             if all_met.any():
                 err += ALL_MET_COST * float(np.mean(final[all_met] < ALL_MET_GRADE))
-            if err < best_b[0]:
-                best_b = (err, float(alpha), float(lo), float(hi), float(aw), per, lam)
-    _, alpha, lo, hi, aw, per, lam = best_b
+            if err < best.cost:
+                best = BlendChoice(err, float(alpha), float(lo), float(hi), float(aw), per, lam)
     fitted = start.model_copy(
         update={
             "version": version,
             "fitted_on": f"{n_samples} graded answers (calibration part), {date.today().isoformat()}",
-            "alpha": round(alpha, 2),
-            "lo": round(lo, 2),
-            "hi": round(hi, 2),
-            "anchor_weight": round(aw, 2),
-            "error_penalty": per,
-            "similarity_lexical": lam,
+            "alpha": round(best.alpha, 2),
+            "lo": round(best.lo, 2),
+            "hi": round(best.hi, 2),
+            "anchor_weight": round(best.anchor_weight, 2),
+            "error_penalty": best.error_penalty,
+            "similarity_lexical": best.similarity_lexical,
             "offline": offline,
             "anchor_weight_foreign": None,
         }
@@ -294,8 +323,8 @@ def fit_blend(
     parts = [(_parts(s, fitted), s.gold) for s in foreign]
     shares = np.arange(0.0, MAX_FOREIGN_SHARE + 1e-9, 0.1).round(2)
     errs = [
-        float(np.sqrt(np.mean([(blend(rub, sim, fitted.alpha, est, float(b) if est is not None else 0.0, pen) - g) ** 2
-                               for (rub, sim, est, pen), g in parts])))
+        float(np.sqrt(np.mean([(blend(p.rubric, p.similarity, fitted.alpha, p.anchor, float(b), p.penalty) - g) ** 2
+                               for p, g in parts])))
         for b in shares
     ]  # fmt: skip
     return fitted.model_copy(update={"anchor_weight_foreign": float(shares[int(np.argmin(errs))])})

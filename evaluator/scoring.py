@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import BankError, ConfigError
 from .models import LEVEL_VALUE, Level
@@ -21,21 +22,61 @@ def rubric_score(weighted_levels: Sequence[tuple[int, Level]]) -> float:
     return 100.0 * sum(w * LEVEL_VALUE[level] for w, level in weighted_levels) / total
 
 
-def error_penalty(n_errors: int, per_error: float) -> float:
+# The score formula, written once over arrays: the pipeline scores one answer with it, the
+# calibration searches its weights over all graded answers at once with the same code.
+FloatArray = npt.NDArray[np.float64]
+
+
+def error_penalties(n_errors: npt.ArrayLike, per_error: float) -> FloatArray:
     """Points taken off the final score: per_error per wrong claim, for at most 3 claims."""
-    return per_error * min(max(n_errors, 0), MAX_PENALIZED_ERRORS)
+    penalty: FloatArray = per_error * np.clip(np.asarray(n_errors, float), 0, MAX_PENALIZED_ERRORS)
+    return penalty
 
 
-def similarity_score(cosine: float, lo: float, hi: float, lexical: float = 0.0, lexical_weight: float = 0.0) -> float:
+def similarity_scores(
+    cosine: npt.ArrayLike, lo: float, hi: float, lexical: npt.ArrayLike = 0.0, lexical_weight: float = 0.0
+) -> FloatArray:
     """100 · clip((s − lo) / (hi − lo), 0, 1) with s = cosine + λ·lexical.
 
     m3e cosines are compressed, lo/hi undo that; the char n-gram term rewards the reference's
     actual terms and numbers, which embeddings blur.
     """
-    cosine = cosine + lexical_weight * lexical
     if hi <= lo:
         raise ConfigError(f"calibration: similarity range is empty: lo={lo} hi={hi}")
-    return 100.0 * clip((cosine - lo) / (hi - lo), 0.0, 1.0)
+    s = np.asarray(cosine, float) + lexical_weight * np.asarray(lexical, float)
+    return 100.0 * np.clip((s - lo) / (hi - lo), 0.0, 1.0)
+
+
+def blend_scores(
+    rubric: npt.ArrayLike,
+    similarity: npt.ArrayLike,
+    alpha: float,
+    anchor: npt.ArrayLike = np.nan,
+    anchor_weight: float = 0.0,
+    penalty: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """final = α·rubric + (1−α)·similarity − penalty, with an optional anchor-grade share.
+
+    With an anchor estimate a (NaN where there is none), the base becomes
+    (1−β)·(α·rubric + (1−α)·similarity) + β·a. The wrong-claim penalty comes off the final score:
+    topical similarity must not buy back a wrong claim.
+    """
+    if not 0.0 <= alpha <= 1.0 or not 0.0 <= anchor_weight <= 1.0:
+        raise ConfigError(f"calibration: blend weights must lie in [0, 1] (alpha {alpha}, anchor {anchor_weight})")
+    base = alpha * np.asarray(rubric, float) + (1.0 - alpha) * np.asarray(similarity, float)
+    a = np.asarray(anchor, float)
+    if anchor_weight > 0.0:
+        base = np.where(np.isnan(a), base, (1.0 - anchor_weight) * base + anchor_weight * np.nan_to_num(a))
+    final: FloatArray = np.clip(base - np.asarray(penalty, float), 0.0, 100.0)
+    return final
+
+
+def error_penalty(n_errors: int, per_error: float) -> float:
+    return float(error_penalties(n_errors, per_error))
+
+
+def similarity_score(cosine: float, lo: float, hi: float, lexical: float = 0.0, lexical_weight: float = 0.0) -> float:
+    return float(similarity_scores(cosine, lo, hi, lexical, lexical_weight))
 
 
 def blend(
@@ -46,17 +87,8 @@ def blend(
     anchor_weight: float = 0.0,
     penalty: float = 0.0,
 ) -> float:
-    """final = α·rubric + (1−α)·similarity − penalty, with an optional anchor-grade share.
-
-    With an anchor estimate a, the base becomes (1−β)·(α·rubric + (1−α)·similarity) + β·a. The
-    wrong-claim penalty comes off the final score: topical similarity must not buy back a wrong claim.
-    """
-    if not 0.0 <= alpha <= 1.0 or not 0.0 <= anchor_weight <= 1.0:
-        raise ConfigError(f"calibration: blend weights must lie in [0, 1] (alpha {alpha}, anchor {anchor_weight})")
-    base = alpha * rubric + (1.0 - alpha) * similarity
-    if anchor is not None and anchor_weight > 0.0:
-        base = (1.0 - anchor_weight) * base + anchor_weight * anchor
-    return clip(base - penalty, 0.0, 100.0)
+    """One answer's final score (blend_scores for one)."""
+    return float(blend_scores(rubric, similarity, alpha, np.nan if anchor is None else anchor, anchor_weight, penalty))
 
 
 def anchor_estimate(cosines: Sequence[float], scores: Sequence[float], k: int, temperature: float) -> float | None:

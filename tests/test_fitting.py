@@ -1,0 +1,56 @@
+"""The calibration search fits the formula the pipeline scores with, and finds known weights again."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluator.fitting import Sample, collect_samples, evaluate_params, fit_blend, predict
+from evaluator.labelled import load_labelled
+
+ROOT = Path(__file__).resolve().parent.parent
+# Four calibration-part questions of eval_data: 16 graded answers in every style.
+QUESTIONS = ("advanced-rag", "attention-scale-sqrt-dk", "kv-cache-principle", "lora-principle")
+
+
+@pytest.fixture(scope="module")
+def samples(evaluator) -> list[Sample]:  # type: ignore[no-untyped-def]
+    labelled = [a for a in load_labelled(ROOT / "eval_data" / "answers.jsonl") if a.question_id in QUESTIONS]
+    assert {a.question_id for a in labelled} == set(QUESTIONS)
+    return collect_samples(evaluator, labelled)
+
+
+def test_the_fitted_blend_scores_each_answer_as_the_pipeline_does(evaluator, samples) -> None:  # type: ignore[no-untyped-def]
+    fitted = fit_blend(samples, evaluator.calibration, "fit-test")
+    ev = evaluator.with_calibration(fitted)
+    for s in samples:
+        result = ev.evaluate(s.answer, question_id=s.question.id)
+        assert result.score == pytest.approx(predict(s, fitted), abs=0.051), s.answer[:40]
+
+
+def test_a_fit_on_the_same_answers_gives_the_same_calibration(evaluator, samples) -> None:  # type: ignore[no-untyped-def]
+    first = fit_blend(samples, evaluator.calibration, "fit-test")
+    second = fit_blend(samples, evaluator.calibration, "fit-test")
+    assert first.model_dump() == second.model_dump()
+
+
+def test_the_search_gives_back_grades_made_by_weights_on_its_grid(evaluator, samples) -> None:  # type: ignore[no-untyped-def]
+    # Grades computed by a known blend of the judge's parts (no anchor share: the anchor regression's
+    # own settings are chosen by a separate criterion): the search must find weights that give them
+    # back exactly, from wherever it starts.
+    known = evaluator.calibration.model_copy(
+        update={"alpha": 0.7, "lo": 0.75, "hi": 1.15, "anchor_weight": 0.0, "error_penalty": 10.0,
+                "similarity_lexical": 0.5, "anchor_weight_foreign": None}
+    )  # fmt: skip
+    made = [dataclasses.replace(s, gold=predict(s, known)) for s in samples]
+    assert len({round(s.gold) for s in made}) > 8  # the grades spread: there is something to find
+    start = evaluator.calibration.model_copy(
+        update={"alpha": 1.0, "lo": 0.55, "hi": 1.8, "anchor_weight": 0.5, "error_penalty": 0.0}
+    )
+    fitted = fit_blend(made, start, "fit-test")
+    errors = np.array([predict(s, fitted) - s.gold for s in made])
+    assert float(np.abs(errors).max()) < 0.01
+    assert evaluate_params(made, fitted)["pearson"] > 0.9999
