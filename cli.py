@@ -383,12 +383,20 @@ def _pick_candidate(result: Evaluation) -> str | None:
 @app.command()
 def calibrate(
     bank: BankOpt = None,
-    write: Annotated[bool, typer.Option("--write/--dry-run", help="Write evaluator/calibration.json.")] = True,
+    write: Annotated[bool, typer.Option("--write/--dry-run", help="Write the fitted calibration.")] = True,
     version: Annotated[str | None, typer.Option("--version-tag", help="Version string to record.")] = None,
     user: Annotated[bool, typer.Option("--user", help="Refit the blend on your own graded answers instead.")] = False,
     user_bank: UserBankOpt = None,
+    shipped: Annotated[
+        bool, typer.Option("--shipped", help="Write the package's evaluator/calibration.json (maintainers).")
+    ] = False,
+    refit_match: Annotated[
+        bool, typer.Option("--refit-match", help="Also refit the match thresholds (kept as they are by default).")
+    ] = False,
 ) -> None:
-    """Fit α, lo, hi, the anchor weight and the offline judge's thresholds on the calibration part."""
+    """Fit α, lo, hi, the anchor weight and the offline judge's thresholds on the calibration part.
+
+    The result goes to your own directory (used from then on, like `--user`'s) unless --shipped."""
     from datetime import date
 
     from evaluator import Evaluator
@@ -396,11 +404,13 @@ def calibrate(
     if user:
         _calibrate_user(bank, user_bank, write, version or f"{date.today().isoformat()}.user")
         return
-    from evaluator.calibration import save_calibration
+    from evaluator.calibration import load_calibration, save_calibration
     from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
     from evaluator.labelled import load_labelled
+    from evaluator.user_calibration import save_user_calibration
 
-    ev = Evaluator(bank=_shipped_bank(bank), judge="offline")  # the user's entries and grades are not fitting data
+    # The user's entries and grades are not fitting data; the search starts from the shipped calibration.
+    ev = Evaluator(bank=_shipped_bank(bank), judge="offline", calibration=load_calibration())
     labelled_path = ev.bank.root / "eval_data" / "answers.jsonl" if ev.bank.root else None
     labelled = load_labelled(labelled_path) if labelled_path and labelled_path.is_file() else []
     samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])
@@ -411,7 +421,11 @@ def calibrate(
     before = evaluate_params(test, ev.calibration)
     tag = version or f"{date.today().isoformat()}.1"
     fitted = fit(samples, ev.calibration, tag)
-    match_params, match_metrics = fit_match(ev, fitted.match)
+    if refit_match:
+        match_params, match_metrics = fit_match(ev, fitted.match)
+    else:  # the match thresholds are fitted with the question matcher (scripts/fit_question_match.py)
+        match_params = ev.calibration.match
+        match_metrics = {k: v for k, v in ev.calibration.metrics.items() if k.endswith("match_balanced_accuracy")}
     after = evaluate_params(test, fitted)
     train_metrics = evaluate_params([s for s in samples if not s.test], fitted)
     metrics = {f"test_{k}": v for k, v in after.items()} | {f"calibration_{k}": v for k, v in train_metrics.items()}
@@ -425,9 +439,12 @@ def calibrate(
         f"(foreign-language answers: {fitted.anchor_weight_foreign}) "
         f"offline={fitted.offline.model_dump()}"
     )
-    if write:
+    if write and shipped:
         save_calibration(fitted)
         typer.echo("wrote evaluator/calibration.json")
+    elif write:
+        path = save_user_calibration(user_bank or ev.home / "bank", fitted)
+        typer.echo(f"wrote {path} (used from now on; delete it to go back to the shipped calibration)")
 
 
 def _shipped_bank(bank: Path | None) -> QuestionBank:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +58,22 @@ def test_the_search_gives_back_grades_made_by_weights_on_its_grid(evaluator, sam
     errors = np.array([predict(s, fitted) - s.gold for s in made])
     assert float(np.abs(errors).max()) < 0.01
     assert evaluate_params(made, fitted)["pearson"] > 0.9999
+
+
+def test_calibrate_writes_to_your_directory_not_into_the_package(small_bank, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bank = small_bank(["kv-cache-principle", "lora-principle", "mqa-gqa"])
+    home = tmp_path / "home"
+    shipped = ROOT / "evaluator" / "calibration.json"
+    before = shipped.read_bytes()
+    env = {**os.environ, "EVALUATOR_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "calibrate", "--bank", str(bank), "--version-tag", "mine"],
+        capture_output=True, text=True, env=env, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written = home / "bank" / "calibration.json"
+    assert str(written) in proc.stdout
+    assert json.loads(written.read_text(encoding="utf-8"))["version"] == "mine"
+    assert shipped.read_bytes() == before
+    # The match thresholds belong to the question matcher's fit: calibrate leaves them as shipped.
+    assert json.loads(written.read_text(encoding="utf-8"))["match"] == json.loads(before)["match"]
