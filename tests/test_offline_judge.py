@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluator import Evaluator, Level
-from evaluator.calibration import OfflineParams
+from evaluator.calibration import load_calibration
 from evaluator.judges.offline import (
     Analysis,
     anchor_grade,
@@ -19,16 +19,10 @@ from evaluator.judges.offline import (
 )
 from evaluator.models import Question
 
-PARAMS = OfflineParams(
-    met=0.08,
-    partial=0.02,
-    keyword_bonus=0.0,
-    error_threshold=0.8,
-    contradiction=0.7,
-    support=0.5,
-    anchor_k=3,
-    anchor_temperature=0.05,
-)
+# The shipped settings; hand-made verifier readings sit on either side of its bar.
+PARAMS = load_calibration().offline
+SURE = (1.0 + PARAMS.contradiction) / 2  # a reading above the bar
+UNSURE = PARAMS.contradiction / 2  # and one below it
 
 
 def _analysis(
@@ -85,7 +79,10 @@ def _anchored(answer_length: float) -> Analysis:
 
 
 def test_anchor_regression_follows_the_length_profile_only_when_weighted() -> None:
-    ridge = PARAMS.model_copy(update={"anchor_method": "ridge", "anchor_ridge": 0.01})
+    # Profile weights off, then on for length alone (the shipped judge weighs both a little).
+    ridge = PARAMS.model_copy(
+        update={"anchor_method": "ridge", "anchor_ridge": 0.01, "anchor_length": 0.0, "anchor_reference": 0.0}
+    )
     with_length = ridge.model_copy(update={"anchor_length": 0.3})
     plain_short, plain_long = anchor_grade(_anchored(2.0), ridge), anchor_grade(_anchored(5.0), ridge)
     assert plain_short == pytest.approx(50.0) and plain_long == pytest.approx(50.0)  # the anchors' mean
@@ -108,19 +105,19 @@ def test_an_answer_longer_than_every_anchor_is_graded_as_long_as_the_longest() -
 
 
 def test_a_unit_the_verifier_reads_as_contradicting_a_statement_is_a_wrong_claim() -> None:
-    a = _analysis(["错的说法", "对的说法"], [[0.90, 0.70], [0.90, 0.72]], contradiction=[[0.1, 0.95], [0.2, 0.1]])
+    a = _analysis(["错的说法", "对的说法"], [[0.90, 0.70], [0.90, 0.72]], contradiction=[[0.1, SURE], [0.2, 0.1]])
     assert wrong_claims(a, PARAMS) == {0: 1}
 
 
 def test_a_contradiction_below_the_threshold_is_not_reported() -> None:
-    # The candidate gets the benefit of the doubt: 0.6 < 0.7.
-    a = _analysis(["拿不准的说法"], [[0.90]], contradiction=[[0.6]])
+    # The candidate gets the benefit of the doubt below the bar.
+    a = _analysis(["拿不准的说法"], [[0.90]], contradiction=[[UNSURE]])
     assert wrong_claims(a, PARAMS) == {}
-    assert wrong_claims(a, PARAMS.model_copy(update={"contradiction": 0.5})) == {0: 0}
+    assert wrong_claims(a, PARAMS.model_copy(update={"contradiction": UNSURE / 2})) == {0: 0}
 
 
 def test_a_unit_making_a_wrong_claim_earns_no_credit() -> None:
-    a = _analysis(["错的说法", "别的"], [[0.85], [0.71]], contradiction=[[0.95], [0.0]], statement_criterion=[1])
+    a = _analysis(["错的说法", "别的"], [[0.85], [0.71]], contradiction=[[SURE], [0.0]], statement_criterion=[1])
     a.criterion_ids.append("c1")
     a.criterion_sims = np.array([[0.85, 0.70], [0.71, 0.70]])
     a.keywords_in_prose.append(0.0)
@@ -134,11 +131,12 @@ def test_a_unit_making_a_wrong_claim_earns_no_credit() -> None:
 
 def test_a_unit_close_to_a_point_without_supporting_it_earns_at_most_partial() -> None:
     # Close by embedding (0.9 over a 0.7 baseline), but the verifier does not read it as saying it.
-    close = _analysis(["话题相同的句子"], [[0.90]], support=[[0.2]])
+    assert PARAMS.support > 0  # the shipped judge asks the verifier, not closeness alone
+    close = _analysis(["话题相同的句子"], [[0.90]], support=[[PARAMS.support / 2]])
     assert criterion_findings(close, PARAMS, {})[0].level is Level.partial
     unread = _analysis(["话题相同的句子"], [[0.90]], support=[[np.nan]])
     assert criterion_findings(unread, PARAMS, {})[0].level is Level.partial
-    supported = _analysis(["讲清楚的句子"], [[0.90]], support=[[0.8]])
+    supported = _analysis(["讲清楚的句子"], [[0.90]], support=[[(1.0 + PARAMS.support) / 2]])
     assert criterion_findings(supported, PARAMS, {})[0].level is Level.met
     # With the support threshold off, closeness alone decides.
     assert criterion_findings(close, PARAMS.model_copy(update={"support": 0.0}), {})[0].level is Level.met
@@ -155,12 +153,12 @@ def test_a_wrong_claim_is_reported_with_the_statement_it_contradicts_or_the_comm
             "rubric": {"id": "q", "criteria": [{"id": "c0", "weight": 1, "description": "要点描述"}]},
         }
     )
-    plain = _analysis(["错的说法"], [[0.9]], contradiction=[[0.95]])
+    plain = _analysis(["错的说法"], [[0.9]], contradiction=[[SURE]])
     plain.statements = ["要点描述"]
     verdict = verdict_from_analysis(question, plain, PARAMS)
     assert verdict.errors == ["与「要点描述」矛盾（原文：「错的说法」）"]
     assert verdict.criteria[0].level is Level.missing
-    named = _analysis(["错的说法"], [[0.9]], contradiction=[[0.95]], error_sims=[[0.9]])
+    named = _analysis(["错的说法"], [[0.9]], contradiction=[[SURE]], error_sims=[[0.9]])
     named.errors = ["常见错误"]
     assert verdict_from_analysis(question, named, PARAMS).errors == ["常见错误（原文：「错的说法」）"]
 
@@ -223,7 +221,7 @@ def test_a_wrong_clause_discredits_its_whole_sentence_and_is_reported_once() -> 
     a = _analysis(
         ["它是为了防止梯度上溢，所以要把 loss 乘一个系数。", "它是为了防止梯度上溢，", "别的句子。"],
         [[0.90, 0.70], [0.72, 0.70], [0.80, 0.70]],
-        contradiction=[[0.0, 0.5], [0.0, 0.95], [0.0, 0.0]],
+        contradiction=[[0.0, UNSURE], [0.0, SURE], [0.0, 0.0]],
         parents=[0, 0, 2],
     )
     wrong = wrong_claims(a, PARAMS)
@@ -233,7 +231,7 @@ def test_a_wrong_clause_discredits_its_whole_sentence_and_is_reported_once() -> 
     both = _analysis(
         ["它是为了防止梯度上溢，所以要把 loss 乘一个系数。", "它是为了防止梯度上溢，"],
         [[0.90, 0.70], [0.72, 0.70]],
-        contradiction=[[0.0, 0.9], [0.0, 0.95]],
+        contradiction=[[0.0, SURE], [0.0, SURE]],
         parents=[0, 0],
     )
     assert wrong_claims(both, PARAMS) == {0: 1}
@@ -244,7 +242,7 @@ def test_a_wrong_claim_voids_the_rubric_point_it_is_about() -> None:
     a = _analysis(
         ["错的说法", "讲 c0 的句子"],
         [[0.72], [0.92]],
-        contradiction=[[0.0, 0.95], [0.0, 0.0]],
+        contradiction=[[0.0, SURE], [0.0, 0.0]],
         statement_criterion=[0, 0],
     )
     assert criterion_findings(a, PARAMS, {})[0].level is Level.met
