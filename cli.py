@@ -15,7 +15,7 @@ from rich.console import Console
 from evaluator.errors import BankError, EvaluatorError, InputError, NoConfidentMatch, UnknownQuestion
 
 if TYPE_CHECKING:
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
     from evaluator.models import Evaluation
 
 
@@ -97,7 +97,7 @@ def _check_question_id(ids: list[str], question_id: str | None) -> None:
 
 def _transcript_note(file: str, answer: str) -> None:
     """An answer file that is really a mock-interview transcript gets pointed at `evaluate transcript`."""
-    from evaluator.transcript import parse_transcript
+    from evaluator.transcripts.parse import parse_transcript
 
     try:
         turns = parse_transcript(answer, file)
@@ -140,7 +140,7 @@ def grade(
     ] = 1,
 ) -> None:
     """Grade one answer (the default command: `evaluate answer.txt`); `evaluate grade RESULT.json 72` gives your own."""
-    from evaluator.feedback import parse_grade
+    from evaluator.bank.feedback import parse_grade
     from evaluator.inputs import read_text_file
 
     if human_grade is not None:
@@ -156,7 +156,7 @@ def grade(
     # Only now the pipeline (FAISS, the models): bad input fails in a fraction of a second.
     from evaluator import Evaluator
     from evaluator.judges.openai_judge import JudgeOptions
-    from evaluator.reports import render_terminal, report_language, to_json, to_markdown
+    from evaluator.reports.answer import render_terminal, report_language, to_json, to_markdown
 
     options = JudgeOptions(model=model, base_url=base_url, cache=False if no_cache else None)
     ev = Evaluator(bank=bank, judge=judge, judge_options=options, samples=samples, user_bank=user_bank)
@@ -186,15 +186,15 @@ def grade(
 
 
 def _read_reference(path: Path) -> str:
-    from evaluator.user_bank import read_reference
+    from evaluator.bank.user import read_reference
 
     return read_reference(path)
 
 
 def _record_grade(result_file: Path, value: str, note: str, user_bank: Path | None) -> None:
     """`evaluate grade RESULT.json 72`: checked whole before anything is written."""
+    from evaluator.bank.feedback import parse_grade, record_from_result
     from evaluator.config import home_dir
-    from evaluator.feedback import parse_grade, record_from_result
 
     grade_value = parse_grade(value)
     home = home_dir()
@@ -203,7 +203,7 @@ def _record_grade(result_file: Path, value: str, note: str, user_bank: Path | No
 
 
 def _record_grade_of(home: Path, eval_id: str, value: float, note: str, user_bank: Path | None) -> None:
-    from evaluator.feedback import add_grade, load_record, read_grades
+    from evaluator.bank.feedback import add_grade, load_record, read_grades
 
     record = load_record(home, eval_id)
     root = user_bank or home / "bank"
@@ -237,7 +237,7 @@ def match(
     """Show which bank questions a question text (or an answer) matches."""
     from evaluator import Evaluator
     from evaluator.inputs import read_text_file
-    from evaluator.reports import candidates_lines
+    from evaluator.reports.answer import candidates_lines
 
     if not answer and _names_a_file(text):
         if not Path(text).is_file():
@@ -265,12 +265,12 @@ def bank_check(
 ) -> None:
     """Validate every rubric and reference answer, the seed coverage list, and (with the offline judge)
     that no correct text is read as a wrong claim and that anchors are graded as they cover."""
-    from evaluator.bank_check import check_bank
+    from evaluator.bank.check import check_bank
 
     report = check_bank(bank, strict=not lenient)
     if judge_checks and not report.problems:
         from evaluator import Evaluator
-        from evaluator.bank_audit import audit_bank
+        from evaluator.bank.audit import audit_bank
 
         audit = audit_bank(Evaluator(bank=bank, judge="offline"))
         report.problems += audit.problems
@@ -293,9 +293,9 @@ def bank_list(
     user_bank: UserBankOpt = None,
 ) -> None:
     """Print every question id with its question (grade against one with --question-id ID); yours are marked."""
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
+    from evaluator.bank.user import default_user_bank, with_user_bank
     from evaluator.config import default_bank_dir
-    from evaluator.user_bank import default_user_bank, with_user_bank
 
     merged = with_user_bank(QuestionBank.load(Path(bank or default_bank_dir())), user_bank or default_user_bank())
     topics = sorted({q.topic for q in merged})
@@ -322,9 +322,9 @@ def bank_add(
     user_bank: UserBankOpt = None,
 ) -> None:
     """Add your own question to your bank (never to the bundled one); matching and grading use it at once."""
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
+    from evaluator.bank.user import add_entry, default_user_bank, new_id, read_reference, read_rubric
     from evaluator.config import default_bank_dir
-    from evaluator.user_bank import add_entry, default_user_bank, new_id, read_reference, read_rubric
 
     ref_text = read_reference(reference)
     root = user_bank or default_user_bank()
@@ -344,7 +344,7 @@ def bank_export(
     user_bank: UserBankOpt = None,
 ) -> None:
     """Write your bank (questions and grades) as a directory another person can load with --user-bank."""
-    from evaluator.user_bank import default_user_bank, export_bank
+    from evaluator.bank.user import default_user_bank, export_bank
 
     n = export_bank(user_bank or default_user_bank(), dest)
     typer.echo(f"exported {n} question(s) and your grades to {dest} (load with --user-bank {dest})")
@@ -404,10 +404,10 @@ def calibrate(
     if user:
         _calibrate_user(bank, user_bank, write, version or f"{date.today().isoformat()}.user")
         return
-    from evaluator.calibration import load_calibration, save_calibration
-    from evaluator.fitting import collect_samples, evaluate_params, fit, fit_match
-    from evaluator.labelled import load_labelled
-    from evaluator.user_calibration import save_user_calibration
+    from evaluator.calibration.fitting import collect_samples, evaluate_params, fit, fit_match
+    from evaluator.calibration.labelled import load_labelled
+    from evaluator.calibration.params import load_calibration, save_calibration
+    from evaluator.calibration.user import save_user_calibration
 
     # The user's entries and grades are not fitting data; the search starts from the shipped calibration.
     ev = Evaluator(bank=_shipped_bank(bank), judge="offline", calibration=load_calibration())
@@ -449,7 +449,7 @@ def calibrate(
 
 def _shipped_bank(bank: Path | None) -> QuestionBank:
     """The bank without the user's: a bank object given whole is not extended by the user bank."""
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
     from evaluator.config import default_bank_dir
 
     return QuestionBank.load(Path(bank or default_bank_dir()))
@@ -457,8 +457,8 @@ def _shipped_bank(bank: Path | None) -> QuestionBank:
 
 def _calibrate_user(bank: Path | None, user_bank: Path | None, write: bool, version: str) -> None:
     from evaluator import Evaluator
-    from evaluator.calibration import load_calibration
-    from evaluator.user_calibration import MIN_USER_GRADES, calibrate_user, save_user_calibration
+    from evaluator.calibration.params import load_calibration
+    from evaluator.calibration.user import MIN_USER_GRADES, calibrate_user, save_user_calibration
 
     ev = Evaluator(bank=bank, judge="offline", user_bank=user_bank, calibration=load_calibration())
     fitted, n, before, after = calibrate_user(ev, version)
@@ -504,10 +504,10 @@ def transcript_cmd(
     """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
     from evaluator import Evaluator
     from evaluator import transcript_reports as tr
-    from evaluator.batch import BatchInterrupted, default_results_path, run_turns
     from evaluator.judges.openai_judge import JudgeOptions
-    from evaluator.reports import report_language
-    from evaluator.transcript import load_transcript
+    from evaluator.reports.answer import report_language
+    from evaluator.transcripts.batch import BatchInterrupted, default_results_path, run_turns
+    from evaluator.transcripts.parse import load_transcript
 
     name, turns = load_transcript(file)  # bad input fails before the model loads
     _check_output(output)
@@ -561,9 +561,9 @@ def benchmark(
     import json as _json
 
     from evaluator import Evaluator
-    from evaluator.benchmark import benchmark_kfold, benchmark_split
-    from evaluator.embedding import Embedder
-    from evaluator.labelled import ads_answers, ads_bank, is_ads, load_ads, load_labelled
+    from evaluator.calibration.benchmark import benchmark_kfold, benchmark_split
+    from evaluator.calibration.labelled import ads_answers, ads_bank, is_ads, load_ads, load_labelled
+    from evaluator.encoders.embedder import Embedder
 
     if is_ads(file):
         test_rows = load_ads(file)
@@ -607,7 +607,7 @@ def serve(
     user_bank: UserBankOpt = None,
 ) -> None:
     """Serve the HTTP API (/v1, docs at /docs) and the practice page (/). Token: $EVALUATOR_API_TOKEN."""
-    from evaluator.service import serve as run_service
+    from evaluator.service.app import serve as run_service
 
     run_service(host, port, bank=bank, judge=judge, workers=workers, user_bank=user_bank)
 

@@ -61,7 +61,7 @@ def warm_timings(backend: str, repeat: int) -> dict[str, list[float]]:
     import yaml
 
     from evaluator import Evaluator
-    from evaluator.embedding import Embedder
+    from evaluator.encoders.embedder import Embedder
     from evaluator.judges import JudgeRequest
 
     embedder = Embedder(backend=backend)

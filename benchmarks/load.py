@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from evaluator.service import is_loopback
+from evaluator.service.app import is_loopback
 from evaluator.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def workload(seed: int) -> Iterator[tuple[str, dict[str, str]]]:
     """Endless (kind, request) pairs, each evaluate request with an answer not sent before."""
     import random
 
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
     from evaluator.config import default_bank_dir
 
     bank = QuestionBank.load(default_bank_dir())

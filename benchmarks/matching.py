@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from evaluator import Evaluator
-from evaluator.multilingual import MultilingualEmbedder
+from evaluator.encoders.multilingual import MultilingualEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "matching_dev.jsonl"

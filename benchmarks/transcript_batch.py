@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from evaluator import Evaluator  # noqa: E402
-from evaluator.batch import match_texts, run_turns  # noqa: E402
 from evaluator.models import TranscriptReport, TranscriptTurn  # noqa: E402
+from evaluator.transcripts.batch import match_texts, run_turns  # noqa: E402
 
 TURNS = 30
 LATENCY_S = 0.5

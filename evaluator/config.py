@@ -7,8 +7,8 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from .errors import ConfigError
-from .settings import DEFAULT_EMBEDDING_MODEL, get_settings
+from evaluator.errors import ConfigError
+from evaluator.settings import DEFAULT_EMBEDDING_MODEL, get_settings
 
 MAX_ANSWER_CHARS = 20_000
 

@@ -8,28 +8,38 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from .bank import QuestionBank
-from .calibration import Calibration, anchor_share, load_calibration
-from .config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
-from .embedding import Embedder
-from .errors import InputError
-from .feedback import EvaluationRecord, evaluation_id, save_record
-from .index import BankIndex, load_or_build, reference_similarity
-from .judges import Judge, JudgeRequest, OfflineJudge
-from .models import Candidate, CriterionResult, Evaluation, JudgeVerdict, Level, Match, Question, ScoreParts, Usage
-from .multilingual import MultilingualEmbedder
-from .question_match import QuestionIndex, load_question_index
-from .question_text import focus
-from .scoring import band, blend, error_penalty, rubric_score, similarity_score
-from .user_bank import ORIGIN_DRAFTED, ORIGIN_GIVEN, adhoc_question, with_user_bank
-from .user_calibration import load_user_calibration
-from .verify import criteria_problems, verify_evidence
+from evaluator.bank.feedback import EvaluationRecord, evaluation_id, save_record
+from evaluator.bank.loader import QuestionBank
+from evaluator.bank.user import ORIGIN_DRAFTED, ORIGIN_GIVEN, adhoc_question, with_user_bank
+from evaluator.calibration.params import Calibration, anchor_share, load_calibration
+from evaluator.calibration.user import load_user_calibration
+from evaluator.config import MAX_ANSWER_CHARS, default_bank_dir, home_dir
+from evaluator.encoders.embedder import Embedder
+from evaluator.encoders.multilingual import MultilingualEmbedder
+from evaluator.errors import InputError
+from evaluator.judges import Judge, JudgeRequest, OfflineJudge
+from evaluator.judges.verify import criteria_problems, verify_evidence
+from evaluator.matching.index import BankIndex, load_or_build, reference_similarity
+from evaluator.matching.question_match import QuestionIndex, load_question_index
+from evaluator.matching.question_text import focus
+from evaluator.models import (
+    Candidate,
+    CriterionResult,
+    Evaluation,
+    JudgeVerdict,
+    Level,
+    Match,
+    Question,
+    ScoreParts,
+    Usage,
+)
+from evaluator.scoring import band, blend, error_penalty, rubric_score, similarity_score
 
 if TYPE_CHECKING:
-    from .batch import BatchObserver
-    from .judges.openai_judge import JudgeOptions
-    from .judges.question_picker import QuestionPicker
-    from .models import TranscriptReport
+    from evaluator.judges.openai_judge import JudgeOptions
+    from evaluator.judges.question_picker import QuestionPicker
+    from evaluator.models import TranscriptReport
+    from evaluator.transcripts.batch import BatchObserver
 
 TOP_K = 5
 # Candidates within this score of a question's top one are "close": the answer may choose among them.
@@ -109,7 +119,7 @@ class Evaluator:
         if self._judge is None:
             with self._judge_lock:
                 if self._judge is None:
-                    from .judges.registry import make_judge
+                    from evaluator.judges.registry import make_judge
 
                     spec = self._judge_spec if isinstance(self._judge_spec, str) else None
                     self._judge = make_judge(spec, self.offline_judge, self.judge_options, self.home)
@@ -169,7 +179,7 @@ class Evaluator:
         model names none of them, or when the endpoint gives no usable reply."""
         if not qm.candidates or getattr(self.judge, "name", None) != "openai":
             return None
-        from .judges.question_picker import QuestionPicker
+        from evaluator.judges.question_picker import QuestionPicker
 
         with self._question_lock:
             if self._picker is None:
@@ -268,7 +278,7 @@ class Evaluator:
 
         Each finished turn is appended to `results` (JSONL) when given; `resume` skips the turns already
         there. Turns are judged `concurrency` at a time. See evaluator.batch."""
-        from .batch import run_transcript
+        from evaluator.transcripts.batch import run_transcript
 
         return run_transcript(self, source, results=results, resume=resume, concurrency=concurrency, observer=observer)
 
@@ -297,7 +307,7 @@ class Evaluator:
         lacks (cached by question); None offline."""
         if getattr(self.judge, "name", None) != "openai":
             return None
-        from .judges.drafting import draft_question
+        from evaluator.judges.drafting import draft_question
 
         return draft_question(self.judge, question, self.home, self.user_bank or self.home / "bank",
                               cache=self.judge_options is None or self.judge_options.cache is not False)  # fmt: skip

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .config import MAX_ANSWER_CHARS
-from .errors import InputError
+from evaluator.config import MAX_ANSWER_CHARS
+from evaluator.errors import InputError
 
 
 def read_text_file(path: str | Path, max_chars: int | None = MAX_ANSWER_CHARS, what: str = "answer") -> str:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .errors import BankError, ConfigError
-from .models import LEVEL_VALUE, Level
+from evaluator.errors import BankError, ConfigError
+from evaluator.models import LEVEL_VALUE, Level
 
 MAX_PENALIZED_ERRORS = 3  # the penalty stops growing after this many wrong claims
 

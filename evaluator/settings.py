@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ConfigError
+from evaluator.errors import ConfigError
 
 DEFAULT_EMBEDDING_MODEL = "m3e-small"
 DEFAULT_JUDGE_MODEL = "gpt-4o-mini"

@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaluator.index import embed_with_stores, error_claim, reference_units  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS  # noqa: E402
+from evaluator.matching.index import embed_with_stores, error_claim, reference_units  # noqa: E402
 from evaluator.models import Question  # noqa: E402
 from evaluator.text import split_units  # noqa: E402
 
@@ -46,6 +46,7 @@ HELDOUT_PERCENT = 15  # of 100 hash buckets of the question id
 WELL_GRADED = 85
 SUPPORT_COSINE = 0.86  # an anchor unit this close to a statement (and closest to it) states it
 NEITHER_RANK = 3  # a statement ranked this far down for a unit is about another point
+TRUE_PAIR_POINTS = 3  # a true text is paired with this many of its closest rubric points
 LABELS = ("supports", "contradicts", "neither")
 
 
@@ -288,6 +289,16 @@ def question_pairs(
             far = order[rng.randint(NEITHER_RANK + 1, len(order) - 1)]
             if sims[far] < sims[order[0]] - 0.08:
                 out.append(pair(texts[far], u, "neither", q, "other-point"))
+    # supports / neither: every true text of the question (its reference units and well-graded
+    # anchor units) against the rubric points closest to it. Two true statements of one question never
+    # contradict; without these pairs the model read 「和训练相比，推理没有梯度和优化器状态。」 as
+    # contradicting 「指出推理没有梯度和优化器状态…」 (the same claim, said with more words).
+    point_vecs = np.stack([vec(p) for p in points])
+    for u in dict.fromkeys([*reference_units(q), *good_units]):
+        sims = point_vecs @ vec(u)
+        for rank, c in enumerate(np.argsort(-sims)[:TRUE_PAIR_POINTS]):
+            states = rank == 0 and sims[c] >= SUPPORT_COSINE and _numbers_agree(points[int(c)], u)
+            out.append(pair(points[int(c)], u, "supports" if states else "neither", q, "true-pair"))
     # contradicts: each common error against the point and the sentence it negates.
     for e in q.rubric.common_errors:
         claim = error_claim(e)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 import time
 
-from evaluator.bank import QuestionBank
+from evaluator.bank.loader import QuestionBank
 from evaluator.config import default_bank_dir, home_dir
-from evaluator.embedding import Embedder
-from evaluator.index import bank_texts
-from evaluator.multilingual import MultilingualEmbedder
-from evaluator.question_match import phrasing_texts
-from evaluator.vector_store import read_store, shipped_path, text_key, write_store
+from evaluator.encoders.embedder import Embedder
+from evaluator.encoders.multilingual import MultilingualEmbedder
+from evaluator.encoders.vector_store import read_store, shipped_path, text_key, write_store
+from evaluator.matching.index import bank_texts
+from evaluator.matching.question_match import phrasing_texts
 
 
 def main() -> int:

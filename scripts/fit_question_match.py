@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from evaluator import Evaluator
-from evaluator.question_match import (
+from evaluator.matching.question_match import (
     EntryFeatures,
     QuestionHit,
     QuestionIndex,
@@ -40,7 +40,7 @@ from evaluator.question_match import (
     save_params,
     top_hits,
 )
-from evaluator.question_text import focus
+from evaluator.matching.question_text import focus
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNING_SETS = [ROOT / "tests" / "data" / "matching_dev.jsonl", ROOT / "tests" / "data" / "matching_tune.jsonl"]

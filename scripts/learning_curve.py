@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaluator import Evaluator  # noqa: E402
-from evaluator.benchmark import preload  # noqa: E402
-from evaluator.embedding import Embedder  # noqa: E402
-from evaluator.feedback import add_grade  # noqa: E402
-from evaluator.labelled import LabelledAnswer, ads_answers, ads_id, auto_rubric, load_ads, load_labelled  # noqa: E402
-from evaluator.metrics import agreement  # noqa: E402
-from evaluator.user_bank import add_entry  # noqa: E402
-from evaluator.user_calibration import MIN_USER_GRADES, calibrate_user  # noqa: E402
+from evaluator.bank.feedback import add_grade  # noqa: E402
+from evaluator.bank.user import add_entry  # noqa: E402
+from evaluator.calibration.benchmark import preload  # noqa: E402
+from evaluator.calibration.labelled import LabelledAnswer, ads_answers, ads_id, auto_rubric, load_ads, load_labelled  # noqa: E402
+from evaluator.calibration.metrics import agreement  # noqa: E402
+from evaluator.calibration.user import MIN_USER_GRADES, calibrate_user  # noqa: E402
+from evaluator.encoders.embedder import Embedder  # noqa: E402
 
 Row = dict[str, float | int | str]
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from evaluator import Evaluator
-from evaluator.match_quality import load_cases, measure
+from evaluator.matching.quality import load_cases, measure
 
 
 def main() -> None:

@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_verifier_pairs import SEED, WELL_GRADED, anchor_units, build, is_heldout, statements  # noqa: E402
 
-from evaluator.bank_audit import CORRECT_ANCHOR_MIN, accused_correct_texts  # noqa: E402
-from evaluator.index import embed_with_stores, reference_units  # noqa: E402
+from evaluator.bank.audit import CORRECT_ANCHOR_MIN, accused_correct_texts  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS, restates, wrong_claim_threshold  # noqa: E402
 from evaluator.judges.verifier import CONTRADICTS, LABELS, Verifier  # noqa: E402
+from evaluator.matching.index import embed_with_stores, reference_units  # noqa: E402
 
 if TYPE_CHECKING:
     from evaluator import Evaluator
@@ -174,8 +174,8 @@ def measure_judge() -> None:
     import yaml
 
     from evaluator import Evaluator, Level
-    from evaluator.labelled import load_labelled
-    from evaluator.metrics import agreement
+    from evaluator.calibration.labelled import load_labelled
+    from evaluator.calibration.metrics import agreement
 
     os.environ.setdefault("EVALUATOR_HOME", str(Path(tempfile.gettempdir()) / "verifier-pairs-home"))
     ev = Evaluator(judge="offline")

@@ -26,14 +26,14 @@ from transformers import AutoTokenizer, BertForSequenceClassification
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaluator.embedding import resolve_model_path  # noqa: E402
+from evaluator.encoders.embedder import resolve_model_path  # noqa: E402
 from evaluator.judges.verifier import LABELS, MAX_LENGTH  # noqa: E402
 
 SEED = 17
 # Pairs per kind at most: clauses and other-point pairs are plentiful and easy.
 KIND_CAP = {
     "clause": 1000, "other-point": 1200, "paraphrase": 600, "anchor-paraphrase": 300, "perturb-swap-names": 1000,
-    "perturb-negate": 1000, "other-question": 600, "other-question-near": 600,
+    "perturb-negate": 1000, "other-question": 600, "other-question-near": 600, "true-pair": 3000,
 }  # fmt: skip
 
 
@@ -194,8 +194,8 @@ def main() -> None:
     (args.out / "training.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"saved to {args.out} in {time.time() - start:.0f}s", flush=True)
     # The int8 ONNX export the judge runs (the fp16 weights are the fallback and the source).
+    from evaluator.encoders.onnx_export import export_model
     from evaluator.judges.verifier import ONNX_DIR
-    from evaluator.onnx_export import export_model
 
     export_model(args.out, args.out / ONNX_DIR, "sequence-classification", quantize=True, max_length=MAX_LENGTH)
     print(f"exported int8 ONNX to {args.out / ONNX_DIR}", flush=True)

@@ -28,7 +28,7 @@ def evaluator_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from evaluator.embedding import Embedder
+    from evaluator.encoders.embedder import Embedder
 
     return Embedder()
 

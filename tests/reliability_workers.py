@@ -36,9 +36,9 @@ def index_worker(name: str, bank_dir: Path, home: Path, barrier_dir: Path, round
     import numpy as np
 
     from evaluator import Evaluator
-    from evaluator.embedding import Embedder
-    from evaluator.index import _read, _write, bank_texts, index_dir
-    from evaluator.vector_store import merge_store, read_store, shipped_path
+    from evaluator.encoders.embedder import Embedder
+    from evaluator.encoders.vector_store import merge_store, read_store, shipped_path
+    from evaluator.matching.index import _read, _write, bank_texts, index_dir
 
     embedder = Embedder()
     ev = Evaluator(bank=bank_dir, judge="offline", embedder=embedder, home=home)
@@ -65,7 +65,7 @@ def index_worker(name: str, bank_dir: Path, home: Path, barrier_dir: Path, round
 
 def cache_worker(name: str, path: Path, barrier_dir: Path, threads: int, per_thread: int) -> dict[str, object]:
     """`threads` threads each put and read back `per_thread` distinct verdicts in one shared cache."""
-    from evaluator.cache import JudgeCache
+    from evaluator.judges.cache import JudgeCache
     from evaluator.models import JudgeVerdict, Usage
 
     cache = JudgeCache(path)

@@ -9,7 +9,7 @@ import pytest
 from test_service import running
 
 from evaluator import Evaluator
-from evaluator.service import create_app
+from evaluator.service.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.bank import QuestionBank
-from evaluator.bank_check import check_bank
+from evaluator.bank.check import check_bank
+from evaluator.bank.loader import QuestionBank
 from evaluator.errors import BankError
 
 ROOT = Path(__file__).resolve().parent.parent

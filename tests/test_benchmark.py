@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.calibration.labelled import ads_answers, ads_bank, load_ads, load_labelled
+from evaluator.calibration.metrics import agreement, pearson, quadratic_weighted_kappa, spearman
 from evaluator.errors import InputError
-from evaluator.labelled import ads_answers, ads_bank, load_ads, load_labelled
-from evaluator.metrics import agreement, pearson, quadratic_weighted_kappa, spearman
 
 ROOT = Path(__file__).resolve().parent.parent
 ADS = Path(__file__).with_name("data") / "ads_small.jsonl"

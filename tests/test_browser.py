@@ -28,9 +28,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from evaluator import Evaluator
 from evaluator.models import TurnResult
-from evaluator.reports import LABELS
-from evaluator.service import create_app
-from evaluator.transcript_reports import to_html
+from evaluator.reports.answer import LABELS
+from evaluator.reports.transcript import to_html
+from evaluator.service.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,9 @@ from test_browser import STATUS, Page, browser, page  # noqa: F401  (fixtures)
 from test_service import ANSWER, running
 
 from evaluator import Evaluator
-from evaluator.embedding import Embedder
-from evaluator.feedback import GRADES_FILE
-from evaluator.service import create_app
+from evaluator.bank.feedback import GRADES_FILE
+from evaluator.encoders.embedder import Embedder
+from evaluator.service.app import create_app
 
 OWN_QUESTION = "为什么缩放点积注意力要除以根号 d_k？"
 OWN_REFERENCE = (

@@ -10,7 +10,7 @@ import pytest
 from chat_server import ChatServer, Recorded, Reply, completion, good
 
 from evaluator import Evaluator
-from evaluator.embedding import Embedder
+from evaluator.encoders.embedder import Embedder
 from evaluator.judges.openai_judge import JudgeSettings, OpenAIJudge, RetryPolicy
 
 QUESTION = "红黑树和 AVL 树插入一个结点后最多各需要几次旋转？"
@@ -86,7 +86,7 @@ def test_a_draft_that_is_not_a_valid_entry_is_asked_again_then_refused_and_not_c
 def test_the_llm_judge_sees_the_interviewers_grades_as_calibration_samples(
     server: ChatServer, embedder: Embedder, tmp_path: Path
 ) -> None:
-    from evaluator.feedback import add_grade
+    from evaluator.bank.feedback import add_grade
     from evaluator.judges.prompts import MAX_PROMPT_ANCHORS, prompt_anchors
     from evaluator.models import Anchor
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluator import onnx_runtime
-from evaluator.bank import QuestionBank
+from evaluator.bank.loader import QuestionBank
 from evaluator.config import DEFAULT_EMBEDDING_MODEL, default_bank_dir
-from evaluator.embedding import Embedder, resolve_model_path
+from evaluator.encoders import onnx_runtime
+from evaluator.encoders.embedder import Embedder, resolve_model_path
+from evaluator.encoders.onnx_export import export_model
+from evaluator.encoders.onnx_runtime import find_export, load_encoder, softmax
+from evaluator.encoders.vector_store import read_store, shipped_path, text_key
 from evaluator.errors import ConfigError, EmbeddingError
-from evaluator.index import bank_texts
-from evaluator.onnx_export import export_model
-from evaluator.onnx_runtime import find_export, load_encoder, softmax
-from evaluator.vector_store import read_store, shipped_path, text_key
+from evaluator.matching.index import bank_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_COSINE = 0.999

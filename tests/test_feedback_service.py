@@ -12,9 +12,9 @@ import httpx
 from test_service import running
 
 from evaluator import Evaluator
-from evaluator.embedding import Embedder
-from evaluator.feedback import GRADES_FILE, read_grades
-from evaluator.service import create_app
+from evaluator.bank.feedback import GRADES_FILE, read_grades
+from evaluator.encoders.embedder import Embedder
+from evaluator.service.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWER = (ROOT / "examples" / "answer.txt").read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ def test_parallel_feedback_loses_no_grade_tears_no_line_and_stores_a_repeat_once
 WRITER = """
 import sys
 from pathlib import Path
-from evaluator.feedback import add_grade
+from evaluator.bank.feedback import add_grade
 root, n = Path(sys.argv[1]), int(sys.argv[2])
 for i in range(25):
     add_grade(root, question_id="q", answer=f"进程 {n} 的第 {i} 个回答" + "长" * 3000, grade=i, source="cli")

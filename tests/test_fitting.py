@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluator.fitting import Sample, collect_samples, evaluate_params, fit_blend, predict
-from evaluator.labelled import load_labelled
+from evaluator.calibration.fitting import Sample, collect_samples, evaluate_params, fit_blend, predict
+from evaluator.calibration.labelled import load_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
 # Four calibration-part questions of eval_data: 16 graded answers in every style.

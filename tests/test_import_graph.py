@@ -127,7 +127,12 @@ def test_judges_never_import_the_pipeline_not_even_for_types() -> None:
     under TYPE_CHECKING too."""
     found = modules()
     known = set(found)
-    pipeline = {"evaluator.core", "evaluator.batch", "evaluator.service", "evaluator.benchmark"}
+    pipeline = {
+        "evaluator.core",
+        "evaluator.transcripts.batch",
+        "evaluator.service.app",
+        "evaluator.calibration.benchmark",
+    }
     for name, path in found.items():
         if not name.startswith("evaluator.judges"):
             continue
@@ -138,7 +143,7 @@ def test_judges_never_import_the_pipeline_not_even_for_types() -> None:
 
 
 def test_the_one_answer_pipeline_does_not_import_transcript_batching() -> None:
-    assert "evaluator.batch" not in import_graph()["evaluator.core"]
+    assert "evaluator.transcripts.batch" not in import_graph()["evaluator.core"]
 
 
 def test_the_cycle_check_finds_a_cycle_and_ignores_type_checking_and_function_imports(tmp_path: Path) -> None:
@@ -156,6 +161,6 @@ def test_the_cycle_check_finds_a_cycle_and_ignores_type_checking_and_function_im
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
-@pytest.mark.parametrize("name", ["evaluator.core", "evaluator.batch", "evaluator.judges.registry"])
+@pytest.mark.parametrize("name", ["evaluator.core", "evaluator.transcripts.batch", "evaluator.judges.registry"])
 def test_the_graph_sees_the_modules_it_checks(name: str) -> None:
     assert import_graph()[name], name  # every one of these imports something in the package

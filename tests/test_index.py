@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluator import Evaluator
-from evaluator.embedding import Embedder
+from evaluator.encoders.embedder import Embedder
 
 
 class CountingEmbedder(Embedder):

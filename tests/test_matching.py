@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evaluator import Evaluator
-from evaluator.question_text import focus, is_small_talk, named_terms, normalize, terms
-from evaluator.reports import to_markdown
+from evaluator.matching.question_text import focus, is_small_talk, named_terms, normalize, terms
+from evaluator.reports.answer import to_markdown
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluator import Evaluator
-from evaluator.match_quality import load_cases, measure
+from evaluator.matching.quality import load_cases, measure
 
 BLIND = Path(__file__).resolve().parent / "data" / "matching_blind.jsonl"
 

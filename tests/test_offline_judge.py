@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluator import Evaluator, Level
-from evaluator.calibration import load_calibration
+from evaluator.calibration.params import load_calibration
 from evaluator.judges.offline import (
     Analysis,
     anchor_grade,

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from chat_server import ChatServer, Recorded, answer_block, content, echo_key_401, error, good, slow, verdict_dict
 
 from evaluator import Evaluator
-from evaluator.bank import QuestionBank
-from evaluator.cache import JudgeCache, cache_key
+from evaluator.bank.loader import QuestionBank
 from evaluator.errors import ConfigError, JudgeError
 from evaluator.judges.base import JudgeRequest
+from evaluator.judges.cache import JudgeCache, cache_key
 from evaluator.judges.openai_judge import (
     JudgeCallError,
     JudgeOptions,
@@ -45,7 +45,7 @@ from evaluator.judges.openai_judge import (
 )
 from evaluator.judges.prompts import PROMPT_VERSION, answer_markers, build_messages, grammar_schema, verdict_schema
 from evaluator.models import Level
-from evaluator.reports import judge_meta_line, render_terminal, to_markdown
+from evaluator.reports.answer import judge_meta_line, render_terminal, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = Path(__file__).parent / "data" / "judge_bank"

@@ -25,14 +25,14 @@ from chat_server import ChatServer
 from test_service import running
 
 from evaluator import Evaluator
-from evaluator.batch import calibration_id, run_turns
-from evaluator.cache import JudgeCache
-from evaluator.embedding import Embedder
-from evaluator.index import _read, bank_texts, index_dir
+from evaluator.encoders.embedder import Embedder
+from evaluator.encoders.vector_store import read_store, shipped_path, text_key
+from evaluator.judges.cache import JudgeCache
 from evaluator.judges.openai_judge import JudgeOptions
+from evaluator.matching.index import _read, bank_texts, index_dir
 from evaluator.models import TranscriptReport, TranscriptTurn, TurnResult
-from evaluator.service import JOBS_FILE, create_app
-from evaluator.vector_store import read_store, shipped_path, text_key
+from evaluator.service.app import JOBS_FILE, create_app
+from evaluator.transcripts.batch import calibration_id, run_turns
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = Path(__file__).with_name("reliability_workers.py")
@@ -41,7 +41,7 @@ IDS = ["attention-scale-sqrt-dk", "kv-cache-no-q-cache", "layernorm-vs-batchnorm
 
 def turns_of(bank: Path, ids: list[str] = IDS) -> list[TranscriptTurn]:
     """One turn per bank question: its question and its best graded anchor, pinned by id."""
-    from evaluator.bank import QuestionBank
+    from evaluator.bank.loader import QuestionBank
 
     qs = QuestionBank.load(bank)
     turns = []
@@ -358,7 +358,7 @@ def test_service_restart_mid_job_keeps_finished_turns_and_reports_the_job_state(
 
 
 def test_a_server_stopping_mid_job_marks_it_interrupted_and_the_next_start_resumes_it(tmp_path: Path) -> None:
-    from evaluator.service import JobStore, TranscriptRequest
+    from evaluator.service.app import JobStore, TranscriptRequest
 
     gate = threading.Event()
     runs: list[list[str]] = []
@@ -375,7 +375,7 @@ def test_a_server_stopping_mid_job_marks_it_interrupted_and_the_next_start_resum
             progress.finished(result)  # raises when the store is closing: the batch stops here
             finished.append(result)
             gate.wait(timeout=30)
-        from evaluator.summary import summarize
+        from evaluator.transcripts.summary import summarize
 
         ordered = tuple(sorted(finished, key=lambda r: r.turn.index))
         return TranscriptReport(source="<transcript>", judge="offline", complete=True, turns=ordered,

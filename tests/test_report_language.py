@@ -10,10 +10,10 @@ from rich.console import Console
 
 from evaluator import Evaluator
 from evaluator.models import Evaluation, Level, TranscriptReport, TranscriptTurn, TurnResult
-from evaluator.reports import render_terminal, to_markdown
-from evaluator.summary import study_next, summarize
-from evaluator.transcript_reports import render_terminal as render_transcript
-from evaluator.transcript_reports import to_markdown as transcript_markdown
+from evaluator.reports.answer import render_terminal, to_markdown
+from evaluator.reports.transcript import render_terminal as render_transcript
+from evaluator.reports.transcript import to_markdown as transcript_markdown
+from evaluator.transcripts.summary import study_next, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 QID = "attention-scale-sqrt-dk"

@@ -1,6 +1,6 @@
 import pytest
 
-from evaluator.calibration import anchor_share, load_calibration
+from evaluator.calibration.params import anchor_share, load_calibration
 from evaluator.errors import ConfigError
 from evaluator.models import Level
 from evaluator.scoring import anchor_estimate, band, blend, error_penalty, rubric_score, similarity_score

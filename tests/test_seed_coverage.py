@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluator import Evaluator
-from evaluator.bank_check import COVERAGE_FILE, load_coverage
+from evaluator.bank.check import COVERAGE_FILE, load_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ import uvicorn
 from evaluator import Evaluator
 from evaluator.judges import JudgeRequest
 from evaluator.models import JudgeVerdict
-from evaluator.service import MAX_BODY_BYTES, create_app
+from evaluator.service.app import MAX_BODY_BYTES, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWER = (ROOT / "examples" / "answer.txt").read_text(encoding="utf-8")
@@ -307,7 +307,7 @@ def test_concurrent_requests_are_served_while_judge_calls_are_in_flight(evaluato
 
 def test_job_store_bounds_active_jobs_and_reports_failures(tmp_path: Path) -> None:
     from evaluator.errors import InputError, TooManyJobs
-    from evaluator.service import JobStore, TranscriptRequest
+    from evaluator.service.app import JobStore, TranscriptRequest
 
     gate = threading.Event()
 
@@ -334,7 +334,7 @@ def test_job_store_bounds_active_jobs_and_reports_failures(tmp_path: Path) -> No
 
 
 def test_loopback_default() -> None:
-    from evaluator.service import DEFAULT_HOST, is_loopback
+    from evaluator.service.app import DEFAULT_HOST, is_loopback
 
     assert is_loopback(DEFAULT_HOST) and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from evaluator.embedding import HUB_OFFLINE_ENV, hub_offline
+from evaluator.encoders.embedder import HUB_OFFLINE_ENV, hub_offline
 from evaluator.errors import ConfigError
 from evaluator.judges.openai_judge import JudgeOptions, settings_from_env
 from evaluator.settings import VARIABLES, Settings, describe_error, get_settings

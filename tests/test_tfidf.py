@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from evaluator.bank import QuestionBank
+from evaluator.bank.loader import QuestionBank
 from evaluator.config import default_bank_dir
 from evaluator.errors import ConfigError
-from evaluator.index import bank_texts
-from evaluator.tfidf import CharTfidf
+from evaluator.matching.index import bank_texts
+from evaluator.matching.tfidf import CharTfidf
 
 ODD = ["", "   ", "A", "ab", "GPTQ 和 AWQ", "Hello   World\tfoo\n\nbar", "ＫＶ Cache", "O(n²) → O(n)"]
 

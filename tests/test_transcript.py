@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from evaluator import Evaluator, InputError, JudgeError
-from evaluator.batch import BatchInterrupted, ResultsLog, run_turns, turn_key
 from evaluator.judges import JudgeRequest
 from evaluator.models import JudgeVerdict, ResultBasis, TranscriptReport, TranscriptTurn, TurnResult
-from evaluator.summary import summarize
-from evaluator.transcript import is_chitchat, load_transcript, parse_transcript
-from evaluator.transcript_reports import to_html, to_json, to_markdown
+from evaluator.reports.transcript import to_html, to_json, to_markdown
+from evaluator.transcripts.batch import BatchInterrupted, ResultsLog, run_turns, turn_key
+from evaluator.transcripts.parse import is_chitchat, load_transcript, parse_transcript
+from evaluator.transcripts.summary import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

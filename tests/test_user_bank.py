@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from evaluator import Evaluator
-from evaluator.embedding import Embedder
-from evaluator.feedback import add_grade, read_grades
-from evaluator.user_bank import export_bank, with_user_bank
+from evaluator.bank.feedback import add_grade, read_grades
+from evaluator.bank.user import export_bank, with_user_bank
+from evaluator.encoders.embedder import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "频繁插入和删除的线性表应该采用哪种存储结构？"
@@ -145,7 +145,7 @@ def test_bank_add_rejects_bad_files_and_a_bundled_id_writing_nothing(files: Path
 def test_a_user_entry_with_a_bundled_id_overrides_it_and_the_export_loads_elsewhere(
     evaluator: Evaluator, tmp_path: Path
 ) -> None:
-    from evaluator.user_bank import add_entry
+    from evaluator.bank.user import add_entry
 
     ub = tmp_path / "mine"
     q, origin = add_entry(evaluator.base_bank, ub, question=QUESTION, reference=REFERENCE, qid="lora-principle",

@@ -1,6 +1,6 @@
 """Judges: one protocol, interchangeable implementations chosen by name."""
 
-from .base import Judge, JudgeRequest
-from .offline import OfflineJudge
+from evaluator.judges.base import Judge, JudgeRequest
+from evaluator.judges.offline import OfflineJudge
 
 __all__ = ["Judge", "JudgeRequest", "OfflineJudge"]

@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from ..models import JudgeVerdict, Question
+from evaluator.models import JudgeVerdict, Question
 
 
 class JudgeRequest(BaseModel):

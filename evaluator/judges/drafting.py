@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..cache import SQLiteFile, cache_key
-from ..errors import JudgeError
-from ..feedback import latest_grades
-from ..models import Anchor, Criterion, Question, Rubric
-from .base import Judge
-from .openai_judge import JudgeSettings, describe, openai_client, structured_completion
+from evaluator.bank.feedback import latest_grades
+from evaluator.errors import JudgeError
+from evaluator.judges.base import Judge
+from evaluator.judges.cache import SQLiteFile, cache_key
+from evaluator.judges.openai_judge import JudgeSettings, describe, openai_client, structured_completion
+from evaluator.models import Anchor, Criterion, Question, Rubric
 
 log = logging.getLogger(__name__)
 

@@ -32,15 +32,11 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from ..cache import CACHE_FILE, JudgeCache, cache_key, canonical_json
-from ..config import home_dir
-from ..errors import ConfigError, JudgeError
-from ..models import CriterionVerdict, JudgeMeta, JudgeVerdict, Usage
-from ..settings import DEFAULT_JUDGE_MODEL, Settings, get_settings
-from ..text import is_chinese
-from ..verify import criteria_problems
-from .base import JudgeRequest
-from .prompts import (
+from evaluator.config import home_dir
+from evaluator.errors import ConfigError, JudgeError
+from evaluator.judges.base import JudgeRequest
+from evaluator.judges.cache import CACHE_FILE, JudgeCache, cache_key, canonical_json
+from evaluator.judges.prompts import (
     PROMPT_VERSION,
     SCHEMA_NAME,
     WireVerdict,
@@ -49,6 +45,10 @@ from .prompts import (
     reask_message,
     verdict_schema,
 )
+from evaluator.judges.verify import criteria_problems
+from evaluator.models import CriterionVerdict, JudgeMeta, JudgeVerdict, Usage
+from evaluator.settings import DEFAULT_JUDGE_MODEL, Settings, get_settings
+from evaluator.text import is_chinese
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAI

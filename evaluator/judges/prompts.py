@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Anchor, Level, Question
-from ..text import is_chinese
+from evaluator.models import Anchor, Level, Question
+from evaluator.text import is_chinese
 
 PROMPT_VERSION = "rubric-zh-v1"
 SCHEMA_NAME = "rubric_verdict"

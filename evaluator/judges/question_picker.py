@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..cache import SQLiteFile, cache_key
-from ..models import Candidate
-from .openai_judge import JudgeSettings, openai_client, structured_completion
+from evaluator.judges.cache import SQLiteFile, cache_key
+from evaluator.judges.openai_judge import JudgeSettings, openai_client, structured_completion
+from evaluator.models import Candidate
 
 log = logging.getLogger(__name__)
 

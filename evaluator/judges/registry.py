@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import JudgeUnavailable
-from ..settings import get_settings
-from .base import Judge
+from evaluator.errors import JudgeUnavailable
+from evaluator.judges.base import Judge
+from evaluator.settings import get_settings
 
 if TYPE_CHECKING:
-    from .openai_judge import JudgeOptions
+    from evaluator.judges.openai_judge import JudgeOptions
 
 JUDGES = ("auto", "offline", "openai")
 
@@ -33,7 +33,7 @@ def make_judge(
         name = "openai" if endpoint_configured() else "offline"
     if name == "openai":
         try:
-            from .openai_judge import OpenAIJudge
+            from evaluator.judges.openai_judge import OpenAIJudge
         except ImportError as exc:
             raise JudgeUnavailable(f"the openai judge is not available ({exc})") from exc
         return OpenAIJudge.from_env(options, home)

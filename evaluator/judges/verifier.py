@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EmbeddingError
+from evaluator.errors import EmbeddingError
 
 LABELS = ("supports", "contradicts", "neither")
 SUPPORTS, CONTRADICTS, NEITHER = range(3)
@@ -48,7 +48,7 @@ class Verifier:
             if self._model is None and self._onnx is None:
                 self._onnx = _onnx_export(self.path)
             if self._model is None and self._onnx is None:
-                from ..embedding import hub_offline
+                from evaluator.encoders.embedder import hub_offline
 
                 try:
                     with hub_offline():  # the weights are local: never ask the hub
@@ -100,7 +100,7 @@ class Verifier:
     def _run(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         tokenizer, model = self._load()
         if self._onnx is not None:
-            from ..onnx_runtime import softmax
+            from evaluator.encoders.onnx_runtime import softmax
 
             return softmax(self._onnx.logits(pairs, batch_size=BATCH))
         import torch  # only here: the ONNX path must not pay torch's import (seconds)
@@ -131,7 +131,7 @@ def _onnx_export(path: Path) -> Any:
     """The ONNX export of the verifier's weights in `path`, or None (missing, made from other weights,
     or no onnxruntime): the caller falls back to torch."""
     try:
-        from ..onnx_runtime import load_encoder
+        from evaluator.encoders.onnx_runtime import load_encoder
     except ImportError:
         return None
     return load_encoder(path / ONNX_DIR, path)

@@ -1,0 +1,1 @@
+"""The HTTP API (`evaluate serve`) and the practice page."""

@@ -1,0 +1,1 @@
+"""Mock-interview transcripts: parsing them into turns, grading them as a batch, the summary."""
