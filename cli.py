@@ -405,14 +405,13 @@ def calibrate(
         _calibrate_user(bank, user_bank, write, version or f"{date.today().isoformat()}.user")
         return
     from evaluator.calibration.fitting import collect_samples, evaluate_params, fit, fit_match
-    from evaluator.calibration.labelled import load_labelled
+    from evaluator.calibration.labelled import load_calibration_sets
     from evaluator.calibration.params import load_calibration, save_calibration
     from evaluator.calibration.user import save_user_calibration
 
     # The user's entries and grades are not fitting data; the search starts from the shipped calibration.
     ev = Evaluator(bank=_shipped_bank(bank), judge="offline", calibration=load_calibration())
-    labelled_path = ev.bank.root / "eval_data" / "answers.jsonl" if ev.bank.root else None
-    labelled = load_labelled(labelled_path) if labelled_path and labelled_path.is_file() else []
+    labelled = load_calibration_sets(ev.bank.root)
     samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])
     # Labelled answers (eval_data) are what real answers look like; the bank's anchors are already
     # the judge's neighbours, so they are fitting data only for a bank without labelled answers.
@@ -503,8 +502,8 @@ def transcript_cmd(
 ) -> None:
     """Grade every answer of a mock-interview transcript (also: `evaluate FILE --transcript`)."""
     from evaluator import Evaluator
-    from evaluator import transcript_reports as tr
     from evaluator.judges.openai_judge import JudgeOptions
+    from evaluator.reports import transcript as tr
     from evaluator.reports.answer import report_language
     from evaluator.transcripts.batch import BatchInterrupted, default_results_path, run_turns
     from evaluator.transcripts.parse import load_transcript

@@ -10,6 +10,13 @@ _SENTENCE_END = re.compile(
     r"(?<!\bFig\.)(?<!\bEq\.)(?<=\.)\s+|\n+"
 )
 _CLAUSE = re.compile(r"(?<=[，,：:])")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, stripped (an answer, a transcript turn, an interviewer's question)."""
+    return [raw.strip() for raw in _SENTENCE_END.split(text) if raw and raw.strip()]
+
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _NEGATION = re.compile(
@@ -94,18 +101,18 @@ def prose_text(answer: str) -> str:
     """The answer without its bare lists of terms and without repeated sentences: what the similarity
     to the reference is measured on, so that listing the reference's vocabulary does not pass for
     explaining it, nor saying a sentence twice for saying more. '' if nothing is left."""
-    sentences = [raw.strip() for raw in _SENTENCE_END.split(answer) if raw and raw.strip()]
-    kept = [x for x in dict.fromkeys(sentences) if not is_enumeration(x)]
-    if len(kept) == len(sentences):
+    said = sentences(answer)
+    kept = [x for x in dict.fromkeys(said) if not is_enumeration(x)]
+    if len(kept) == len(said):
         return answer.strip()
     return "\n".join(kept)
 
 
 def distinct_text(answer: str) -> str:
     """The answer with each sentence once, in order: a sentence said twice is said once."""
-    sentences = [raw.strip() for raw in _SENTENCE_END.split(answer) if raw and raw.strip()]
-    distinct = list(dict.fromkeys(sentences))
-    return answer.strip() if len(distinct) == len(sentences) else "\n".join(distinct)
+    said = sentences(answer)
+    distinct = list(dict.fromkeys(said))
+    return answer.strip() if len(distinct) == len(said) else "\n".join(distinct)
 
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.+\-]*[A-Za-z0-9]")

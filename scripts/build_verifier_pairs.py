@@ -36,8 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaluator.bank.statements import error_claim, reference_units  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS  # noqa: E402
-from evaluator.matching.index import embed_with_stores, error_claim, reference_units  # noqa: E402
+from evaluator.matching.index import embed_with_stores  # noqa: E402
 from evaluator.models import Question  # noqa: E402
 from evaluator.text import split_units  # noqa: E402
 

@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from build_verifier_pairs import SEED, WELL_GRADED, anchor_units, build, is_heldout, statements  # noqa: E402
 
 from evaluator.bank.audit import CORRECT_ANCHOR_MIN, accused_correct_texts  # noqa: E402
+from evaluator.bank.statements import reference_units  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS, restates, wrong_claim_threshold  # noqa: E402
 from evaluator.judges.verifier import CONTRADICTS, LABELS, Verifier  # noqa: E402
-from evaluator.matching.index import embed_with_stores, reference_units  # noqa: E402
+from evaluator.matching.index import embed_with_stores  # noqa: E402
 
 if TYPE_CHECKING:
     from evaluator import Evaluator

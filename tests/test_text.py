@@ -1,6 +1,6 @@
 """Sentence splitting, negation and error-claim helpers the offline judge relies on."""
 
-from evaluator.matching.index import error_claim
+from evaluator.bank.statements import error_claim
 from evaluator.text import (
     contains_quote,
     is_chinese,

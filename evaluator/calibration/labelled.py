@@ -94,6 +94,19 @@ def load_labelled(path: Path) -> list[LabelledAnswer]:
     return _load_rows(path, LabelledAnswer)
 
 
+# The graded sets `evaluate calibrate` fits on (their calibration parts), under the bank's eval_data/:
+# answers written beside the references, and answers in candidates' own words (eval_data/CANDIDATE.md).
+# The blind set (blind_answers.jsonl) is never among them.
+CALIBRATION_SETS = ("answers.jsonl", "candidate_answers.jsonl")
+
+
+def load_calibration_sets(root: Path | None) -> list[LabelledAnswer]:
+    folder = root / "eval_data" if root is not None else None
+    if folder is None:
+        return []
+    return [a for name in CALIBRATION_SETS if (folder / name).is_file() for a in load_labelled(folder / name)]
+
+
 def load_ads(path: Path) -> list[AdsRow]:
     return _load_rows(path, AdsRow)
 

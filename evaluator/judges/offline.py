@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evaluator.bank.statements import criterion_text, error_claim, reference_units
 from evaluator.calibration.params import OfflineParams, load_calibration
 from evaluator.judges.base import JudgeRequest
 from evaluator.judges.verifier import CONTRADICTS, SUPPORTS, Verifier
-from evaluator.matching.index import BankIndex, criterion_text, error_claim, reference_similarity, reference_units
+from evaluator.matching.index import BankIndex, reference_similarity
 from evaluator.models import LEVEL_VALUE, Criterion, CriterionVerdict, JudgeVerdict, Level, Question
 from evaluator.scoring import anchor_estimate, anchor_regression, level_from_signal
 from evaluator.text import distinct_text, is_chinese, is_enumeration, split_units, squash

@@ -16,11 +16,12 @@ import faiss
 import numpy as np
 
 from evaluator.bank.loader import QuestionBank
+from evaluator.bank.statements import criterion_text, error_claim, reference_units
 from evaluator.encoders.embedder import Embedder
 from evaluator.encoders.vector_store import atomic_write, merge_store, read_store, shipped_path, text_key
 from evaluator.matching.tfidf import CharTfidf as TfidfVectorizer  # scikit-learn's numbers without its import (~1 s)
 from evaluator.models import Question
-from evaluator.text import prose_text, split_units
+from evaluator.text import prose_text
 
 INDEX_FORMAT = 2
 INDEX_FILE = "index.npz"  # the texts (UTF-8 JSON) and their vectors, one file
@@ -40,29 +41,6 @@ def bank_texts(bank: QuestionBank) -> list[str]:
         texts += [error_claim(e) for e in q.rubric.common_errors]
         texts += [a.answer for a in q.rubric.anchors]
     return list(dict.fromkeys(texts))
-
-
-def reference_units(q: Question) -> list[str]:
-    """Sentences of the reference answer: what a correct statement about this question is close to."""
-    return split_units(q.reference)
-
-
-_BELIEF = re.compile(r"^(误认为|错误地认为|认为|误以为|以为)\s*")
-
-
-def error_claim(error: str) -> str:
-    """The misconception itself, without a trailing （explanation）: a correct sentence about the
-    same subject must not match the error through its correction."""
-    claim = error.strip()
-    if claim.endswith("）") and "（" in claim:
-        claim = claim[: claim.rindex("（")].strip()
-    # 「认为 X」 describes the misconception; a candidate who holds it simply says X.
-    claim = _BELIEF.sub("", claim).strip()
-    return claim or error
-
-
-def criterion_text(description: str, keywords: tuple[str, ...]) -> str:
-    return description if not keywords else f"{description}（{'、'.join(keywords)}）"
 
 
 @dataclass(frozen=True)

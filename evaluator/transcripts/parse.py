@@ -29,6 +29,7 @@ from typing import Any, Literal
 from evaluator.errors import InputError
 from evaluator.inputs import read_text_file
 from evaluator.models import TranscriptTurn
+from evaluator.text import sentences
 
 MAX_TRANSCRIPT_CHARS = 400_000
 MAX_TURNS = 300
@@ -93,7 +94,6 @@ _RULE = re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,}|={3,})[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _LIST_NUMBER = re.compile(r"^(?:\d{1,3}|[一二三四五六七八九十]+)[.、．)）][ \t]*")
 
-_SENTENCE = re.compile(r"(?<=[。！？!?；;])|(?<=\.)[ \t]+|\n+")
 _QUESTION_CUE = re.compile(
     r"[?？]|什么|为什么|为啥|怎么|怎样|如何|哪些|哪个|哪种|哪里|是否|多少|吗|呢|介绍|讲讲|讲一下|讲一讲|说说|说一下|"
     r"说一说|谈谈|聊聊|解释|描述|比较|对比|区别|推导|分析|举例|原理|\b(?:what|why|how|which|when|where|who|explain|"
@@ -136,10 +136,6 @@ def is_chitchat(text: str) -> bool:
                 changed = True
                 break
     return not rest
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 
 def asks_something(text: str) -> bool:
