@@ -281,3 +281,13 @@ def test_other_methods_that_cut_complexity_are_not_read_as_a_claim_about_flashat
 def test_flashattention_said_to_make_attention_linear_is_a_wrong_claim(evaluator: Evaluator) -> None:
     claim = "FlashAttention 通过分块计算把复杂度降成了线性。"
     assert evaluator.evaluate(claim, question_id="attention-problems-and-optimizations").errors
+
+
+def test_a_doubtful_unit_is_not_accused_but_earns_nothing_for_its_point() -> None:
+    # Close to c0 and read as supporting it, but the verifier also finds it may contradict c0's
+    # statement: below the bar of a reported claim, at the level where credit stops.
+    doubt = PARAMS.model_copy(update={"doubt": UNSURE})
+    a = _analysis(["可疑的说法", "别的话"], [[0.92], [0.60]], contradiction=[[UNSURE], [0.0]])
+    assert wrong_claims(a, doubt) == {}
+    assert criterion_findings(a, doubt.model_copy(update={"doubt": 1.0}), {})[0].level is Level.met
+    assert criterion_findings(a, doubt, {})[0].level is Level.missing

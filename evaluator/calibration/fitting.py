@@ -169,6 +169,8 @@ FALSE_ACCUSATION_CAP = 0.10
 GOOD_ANSWER = 60.0
 # P(supports) a unit needs to meet a criterion; 0 leaves evidence to closeness alone.
 SUPPORT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
+# P(contradicts) at which a unit earns no credit for its point without being told of a wrong claim.
+DOUBT_LEVELS = (0.3, 0.5, 0.7, 0.9, 1.0)
 
 
 # eval_data's answers were written by graders who had read the references, so a narrow similarity
@@ -213,7 +215,11 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
     ]
     floor = fair_contradiction_bar(train, start)
     levels = [c for c in CONTRADICTION_LEVELS if c >= floor]
-    verifier_grid = [{"contradiction": c, "support": sp} for c, sp in itertools.product(levels, SUPPORT_LEVELS)]
+    verifier_grid = [
+        {"contradiction": c, "support": sp, "doubt": d}
+        for c, sp, d in itertools.product(levels, SUPPORT_LEVELS, DOUBT_LEVELS)
+        if d >= 1.0 or d < c
+    ]
     # The search starts inside the grids' constraints, whatever the shipped file says.
     best = start.model_copy(
         update={"contradiction": max(start.contradiction, floor), "partial": max(start.partial, 0.0)}

@@ -27,6 +27,12 @@ class OfflineParams(BaseModel):
     support: float = Field(
         default=0.0, ge=0.0, le=1.0, description="verifier P(supports) a unit needs to meet a criterion (0: off)"
     )
+    doubt: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="verifier P(contradicts) at which a unit earns no credit for the point it is about (1: off)",
+    )
     anchor_k: int = Field(ge=1)
     anchor_temperature: float = Field(gt=0.0)
     anchor_method: Literal["knn", "ridge"] = Field(

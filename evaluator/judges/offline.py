@@ -325,9 +325,13 @@ def criterion_findings(
     question's own cosine to the criterion: a restated question is no evidence), plus a bonus for the
     criterion's keywords. A unit making a wrong claim is no evidence; a unit the verifier does not
     read as supporting the point (P(supports) below `params.support`) is close to it without saying
-    it, and a bare list of terms names a point without explaining it: both earn at most partial.
+    it, and a bare list of terms names a point without explaining it: both earn at most partial. A
+    unit the verifier doubts (P(contradicts) at least `params.doubt` against a statement of the point,
+    below the bar of a reported wrong claim) earns nothing for that point: the candidate is not told
+    of a claim the verifier is unsure of, but is not credited for it either.
     """
     verified = params.support > 0 and analysis.support.shape == analysis.criterion_sims.shape
+    doubted = _doubted(analysis, params)
     floor = analysis.baseline
     if len(analysis.question_sims):
         floor = np.maximum(floor, analysis.question_sims)[None, :]
@@ -340,7 +344,7 @@ def criterion_findings(
             findings.append(best)
             continue
         for u in range(len(analysis.units)):
-            if u in wrong_units:
+            if u in wrong_units or (u, col) in doubted:
                 continue
             if analysis.enumeration[u]:
                 signal = float(sims[u, col]) + params.keyword_bonus * analysis.keywords_anywhere[col]
@@ -354,6 +358,14 @@ def criterion_findings(
                 best = CriterionFinding(cid, level, signal, float(analysis.criterion_sims[u, col]), u)
         findings.append(best)
     return findings
+
+
+def _doubted(analysis: Analysis, params: OfflineParams) -> set[tuple[int, int]]:
+    """(unit, criterion) pairs where the unit may contradict a statement about the criterion."""
+    if params.doubt >= 1.0 or analysis.contradiction.size == 0 or not analysis.statement_criterion:
+        return set()
+    units, statements = np.nonzero(np.nan_to_num(analysis.contradiction, nan=0.0) >= params.doubt)
+    return {(int(u), analysis.statement_criterion[int(s)]) for u, s in zip(units, statements, strict=True)}
 
 
 def min_level(a: Level, b: Level) -> Level:
