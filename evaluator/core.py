@@ -277,7 +277,7 @@ class Evaluator:
         """Grade every (question, answer) turn of a transcript: a file path, '-', or the text itself.
 
         Each finished turn is appended to `results` (JSONL) when given; `resume` skips the turns already
-        there. Turns are judged `concurrency` at a time. See evaluator.batch."""
+        there. Turns are judged `concurrency` at a time. See evaluator.transcripts.batch."""
         from evaluator.transcripts.batch import run_transcript
 
         return run_transcript(self, source, results=results, resume=resume, concurrency=concurrency, observer=observer)

@@ -1,9 +1,9 @@
 """How much the interviewer's own grades improve the offline grade: a measured learning curve.
 
 ADS (Chinese short answers with human grades): the 15 questions and their references are added to a
-user bank (`evaluator.user_bank.add_entry`, rubric derived from the references) on top of the bundled
+user bank (`evaluator.bank.user.add_entry`, rubric derived from the references) on top of the bundled
 bank. Each question's non-empty answers are split (seeded) into a pool the interviewer grades and a
-held-out part. The pool's human grades go through the feedback store (`evaluator.feedback.add_grade`,
+held-out part. The pool's human grades go through the feedback store (`evaluator.bank.feedback.add_grade`,
 what `evaluate grade` and `POST /v1/feedback` call) a few at a time, and after 0, 3, 5, 10, 20, 40
 and all graded answers per question every held-out answer is graded by a fresh evaluator over the
 user bank as it then is (offline judge).

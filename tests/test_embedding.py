@@ -239,7 +239,8 @@ def loaded_modules(code: str) -> set[str]:
 
 def test_embedding_with_the_fast_path_never_imports_torch(export_dir: Path) -> None:
     loaded = loaded_modules(
-        "from evaluator.embedding import Embedder\ne = Embedder()\ne.encode(['KV Cache'])\nassert e.backend == 'onnx'"
+        "from evaluator.encoders.embedder import Embedder\n"
+        "e = Embedder()\ne.encode(['KV Cache'])\nassert e.backend == 'onnx'"
     )
     assert "onnxruntime" in loaded
     assert not loaded & set(HEAVY)

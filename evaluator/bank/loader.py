@@ -119,7 +119,7 @@ class QuestionBank:
         self._questions = {q.id: q for q in questions}
         self.content_hash = content_hash
         self.root = root
-        # Where each entry came from when a user bank extends this one (see evaluator.user_bank), and
+        # Where each entry came from when a user bank extends this one (see evaluator.bank.user), and
         # how many of a question's anchors are the interviewer's own grades.
         self.origins = origins or {}
         self.user_anchors = user_anchors or {}

@@ -2,7 +2,7 @@
 
 Layout of a user bank directory (`EVALUATOR_HOME/bank/` unless `--user-bank DIR`):
   reference_answers/<id>.md, rubrics/<id>.yaml   the same format as the bundled bank
-  grades.jsonl                                    the interviewer's grades (see evaluator.feedback)
+  grades.jsonl                                    the interviewer's grades (see evaluator.bank.feedback)
 An entry whose id is a bundled one replaces it (and the reports say so); the bundled bank is only
 ever read. The grades become anchors of their questions, so the judges use them at once.
 """

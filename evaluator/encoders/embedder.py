@@ -2,7 +2,7 @@
 
 Two backends give the same vectors (cosine >= 0.999, tested on the whole bank), so the shipped vector
 store and the cached index serve both:
-- onnx: the model exported by scripts/install.sh (`python -m evaluator.onnx_export`), run with
+- onnx: the model exported by scripts/install.sh (`python -m evaluator.encoders.onnx_export`), run with
   onnxruntime and `tokenizers`; it loads in a fraction of a second;
 - sentence-transformers: torch + transformers, seconds to import; used when no current export is
   found (a model other than the bundled one, an install without the export step).
@@ -157,7 +157,7 @@ class Embedder:
             if self.backend_choice == "onnx":
                 raise EmbeddingError(
                     f"embedding model {self.name!r}: no current ONNX export "
-                    f"(run: python -m evaluator.onnx_export --model {self.name})"
+                    f"(run: python -m evaluator.encoders.onnx_export --model {self.name})"
                 )
             log.info("embedding model %r: no current ONNX export; using sentence-transformers", self.name)
         return encoder

@@ -1,6 +1,6 @@
 """Export a Hugging Face model folder to ONNX (needs torch + transformers; scripts/install.sh runs it).
 
-`python -m evaluator.onnx_export` exports the configured embedding model (m3e-small) where the CLI
+`python -m evaluator.encoders.onnx_export` exports the configured embedding model (m3e-small) where the CLI
 finds it; `--model DIR --task sequence-classification` exports a cross-encoder the same way. Every
 export is checked against torch on probe texts before it is moved into place, so a wrong graph
 never replaces a good one. Run it from Python with `export_model(model_dir, out_dir, task)`.
@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     from evaluator.encoders.embedder import resolve_model_path
     from evaluator.errors import EvaluatorError
 
-    parser = argparse.ArgumentParser(prog="python -m evaluator.onnx_export", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluator.encoders.onnx_export", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--model", help="model name or folder (default: the embedding model)")
     parser.add_argument("--name", help="name the runtime finds it by (default: the --model value)")
     parser.add_argument("--task", choices=["feature-extraction", "sequence-classification"],

@@ -1,7 +1,7 @@
 """Transformer encoders run with onnxruntime and `tokenizers`: no torch, no transformers.
 
 Importing torch and transformers costs seconds on a small CPU, before any model loads; the CLI
-grades one answer and exits, so it pays that on every run. `evaluator.onnx_export` (run by
+grades one answer and exits, so it pays that on every run. `evaluator.encoders.onnx_export` (run by
 scripts/install.sh, where torch is installed anyway) writes a Hugging Face model folder as an
 export folder; this module runs it:
 

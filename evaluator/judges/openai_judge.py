@@ -484,7 +484,7 @@ class OpenAIJudge:
 
     def identity(self) -> dict[str, str | None]:
         """What besides the request decides this judge's verdicts: a stored result made with other
-        values is stale (see evaluator.batch.result_basis)."""
+        values is stale (see evaluator.transcripts.batch.result_basis)."""
         return {
             "model": self.settings.model, "endpoint": self.settings.display_url, "prompt_version": PROMPT_VERSION,
             "sampling": canonical_json(self.settings.sampling(0)),
