@@ -24,6 +24,7 @@ from evaluator.judges.offline import Analysis, anchor_grade, criterion_findings,
 from evaluator.matching.index import embed_with_stores
 from evaluator.models import Question
 from evaluator.scoring import (
+    MAX_PENALIZED_ERRORS,
     blend,
     blend_scores,
     error_penalties,
@@ -165,7 +166,8 @@ CONTRADICTION_LEVELS = (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
 # And a correct answer told it made a wrong claim loses the candidate's trust at once: the bar is at
 # least the lowest level at which no more than this share of the calibration part's good answers
 # (graded GOOD_ANSWER or more) has a wrong claim reported.
-FALSE_ACCUSATION_CAP = 0.10
+# 2%, the verifier's own false-contradiction target: one good answer in fifty at most.
+FALSE_ACCUSATION_CAP = 0.02
 GOOD_ANSWER = 60.0
 # P(supports) a unit needs to meet a criterion; 0 leaves evidence to closeness alone.
 SUPPORT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -202,9 +204,28 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
     only through the units a wrong claim disqualifies, and the full product grid is 20x slower."""
     gold = [s.gold for s in train]
 
+    # The parts that do not depend on these thresholds: similarity to the reference (on the start's
+    # range) and the anchor grade.
+    fixed = np.array(
+        [
+            [
+                similarity_score(s.analysis.reference_cosine, 0.9, 1.2, s.analysis.reference_lexical, 1.0),
+                a if (a := _anchor(s, start)) is not None else 50.0,
+            ]
+            for s in train
+        ]
+    )
+
     def score(p: OfflineParams) -> float:
-        # Rubric coverage minus a nominal penalty per detected wrong claim.
-        return pearson([_rubric(s, p) - error_penalty(_n_errors(s, p), NOMINAL_ERROR_PENALTY) for s in train], gold)
+        # How much of the grade the judge's parts explain together (R² of a least-squares fit of the
+        # grade on rubric coverage, wrong claims, similarity and anchor grade), which is what the
+        # blend fitted next can use; the rubric alone favours thresholds the blend then undoes.
+        rubric = np.array([_rubric(s, p) for s in train])
+        errors = np.array([min(_n_errors(s, p), MAX_PENALIZED_ERRORS) for s in train], float)
+        x = np.column_stack([np.ones(len(train)), rubric, errors, fixed])
+        coef, *_ = np.linalg.lstsq(x, np.array(gold), rcond=None)
+        residual = np.array(gold) - x @ coef
+        return 1.0 - float(residual.var()) / max(float(np.var(gold)), 1e-9)
 
     # A criterion is partial at the least when the answer comes closer to it than to 90% of other
     # questions' points (signal ≥ 0 over that baseline): below it, the answer is not about the point.
