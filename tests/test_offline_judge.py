@@ -131,15 +131,16 @@ def test_a_unit_making_a_wrong_claim_earns_no_credit() -> None:
 
 def test_a_unit_close_to_a_point_without_supporting_it_earns_at_most_partial() -> None:
     # Close by embedding (0.9 over a 0.7 baseline), but the verifier does not read it as saying it.
-    assert PARAMS.support > 0  # the shipped judge asks the verifier, not closeness alone
-    close = _analysis(["话题相同的句子"], [[0.90]], support=[[PARAMS.support / 2]])
-    assert criterion_findings(close, PARAMS, {})[0].level is Level.partial
+    # The rule is calibrated (the shipped bar may be 0, closeness alone): tested here with a bar on.
+    params = PARAMS.model_copy(update={"support": max(PARAMS.support, 0.5)})
+    close = _analysis(["话题相同的句子"], [[0.90]], support=[[params.support / 2]])
+    assert criterion_findings(close, params, {})[0].level is Level.partial
     unread = _analysis(["话题相同的句子"], [[0.90]], support=[[np.nan]])
-    assert criterion_findings(unread, PARAMS, {})[0].level is Level.partial
-    supported = _analysis(["讲清楚的句子"], [[0.90]], support=[[(1.0 + PARAMS.support) / 2]])
-    assert criterion_findings(supported, PARAMS, {})[0].level is Level.met
+    assert criterion_findings(unread, params, {})[0].level is Level.partial
+    supported = _analysis(["讲清楚的句子"], [[0.90]], support=[[(1.0 + params.support) / 2]])
+    assert criterion_findings(supported, params, {})[0].level is Level.met
     # With the support threshold off, closeness alone decides.
-    assert criterion_findings(close, PARAMS.model_copy(update={"support": 0.0}), {})[0].level is Level.met
+    assert criterion_findings(close, params.model_copy(update={"support": 0.0}), {})[0].level is Level.met
 
 
 def test_a_wrong_claim_is_reported_with_the_statement_it_contradicts_or_the_common_error_it_is() -> None:
@@ -205,10 +206,6 @@ def test_the_readme_example_is_not_accused_of_a_wrong_claim(evaluator: Evaluator
     assert [c.level for c in result.criteria].count(Level.met) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the similarity part, fitted on eval_data's reference-like wording, pulls this own-words answer to 57.5",
-)
 def test_the_readme_example_passes(evaluator: Evaluator) -> None:
     answer = (Path(__file__).parents[1] / "examples" / "answer.txt").read_text(encoding="utf-8")
     result = evaluator.evaluate(answer, question_id="attention-scale-sqrt-dk")

@@ -15,14 +15,17 @@ ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
 
 # Where the offline judge ranks a fluent answer built on a misconception at or above a vague, thin one:
 # the claim verifier reads the misconception as contradicting the reference with less than the
-# calibrated confidence (0.9), so nothing is reported and the fluent answer's topical closeness
+# calibrated bar, so nothing is reported and the fluent answer's topical closeness
 # outweighs the vague one's. strict=True: when the judge improves, these start passing and the
 # marker must go.
 # Measured with the shipped verifier and calibration (docs/claim-verifier.md, 2026-12-05): on these
 # a fluent wrong answer still scores at or above the thin vague one.
+# Calibration 2026-12-05.2 (fitted with candidate-worded answers, which scores thin answers lower)
+# fixed ring-allreduce and dpo-loss-function and lost mqa-gqa, vllm-why-faster, glu-swiglu and
+# bert-vs-gpt: a known regression, measured in docs/claim-verifier.md.
 PARTIAL_NOT_ABOVE_WRONG = {
     "zero-stages-deepspeed", "pre-norm-vs-post-norm", "top-k-top-p-combined-sampling", "qlora-principle",
-    "ring-allreduce", "dpo-loss-function",
+    "mqa-gqa", "vllm-why-faster", "glu-swiglu", "bert-vs-gpt",
 }  # fmt: skip
 
 

@@ -143,9 +143,15 @@ function similaritiesLine(ev) {
   return parts.length ? "各要点最相近句子的相似度：" + parts.join("，") : "";
 }
 
+// Whole points as the CLI and the Markdown report print them (Python rounds a half to even: 80.5 -> 80).
+function wholePoints(x) {
+  const r = Math.round(x);
+  return x - Math.floor(x) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 function renderReport(ev) {
   $("report").hidden = false;
-  const score = ev.score === null || ev.score === undefined ? "—" : String(Math.round(ev.score));
+  const score = ev.score === null || ev.score === undefined ? "—" : String(wholePoints(ev.score));
   $("score").textContent = score;
   $("score").dataset.score = ev.score === null || ev.score === undefined ? "" : String(ev.score);
   $("band").textContent = BANDS[ev.band] || ev.band;
