@@ -77,3 +77,21 @@ def test_calibrate_writes_to_your_directory_not_into_the_package(small_bank, tmp
     assert shipped.read_bytes() == before
     # The match thresholds belong to the question matcher's fit: calibrate leaves them as shipped.
     assert json.loads(written.read_text(encoding="utf-8"))["match"] == json.loads(before)["match"]
+
+
+def test_the_shipped_calibration_is_what_calibrate_fits(tmp_path: Path) -> None:
+    # The whole fit on the shipped graded sets (minutes): calibration.json must be reproducible, so a
+    # change to the judge, the formula or the data that would fit differently fails here.
+    home = tmp_path / "home"
+    env = {**os.environ, "EVALUATOR_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "calibrate", "--version-tag", "check"],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    fitted = json.loads((home / "bank" / "calibration.json").read_text(encoding="utf-8"))
+    shipped = json.loads((ROOT / "evaluator" / "calibration.json").read_text(encoding="utf-8"))
+    for key in ("alpha", "lo", "hi", "similarity_lexical", "anchor_weight", "anchor_weight_foreign",
+                "error_penalty", "offline", "match"):  # fmt: skip
+        assert fitted[key] == shipped[key], key
+    assert fitted["metrics"] == pytest.approx(shipped["metrics"], abs=0.01)

@@ -155,8 +155,19 @@ NO_PROFILE = dict.fromkeys(PROFILE, 0.0)
 def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: float = MIN_RUBRIC_WEIGHT) -> Calibration:
     """Stage-wise grid search on the calibration part (each stage is small and well-posed)."""
     train = [s for s in samples if not s.test]
-    cal = start.model_copy(update={"offline": fit_thresholds(train, start.offline)})
+    cal = start.model_copy(update={"offline": fit_thresholds(train, SEARCH_START)})
     return fit_blend(train, cal, version, min_alpha)
+
+
+# Where the threshold search starts, whatever the shipped file says: the coordinate search ends where
+# it starts from, so starting from the last fit would make `evaluate calibrate` depend on its own
+# history instead of on the judge and the data. The anchor settings are the regression's kernel for
+# the R² of the threshold search (its own stage refits them).
+SEARCH_START = OfflineParams(
+    met=0.06, partial=0.02, keyword_bonus=0.0, error_threshold=0.85, contradiction=0.995, support=0.0,
+    doubt=1.0, anchor_k=5, anchor_temperature=0.05, anchor_method="ridge", anchor_ridge=0.01,
+    anchor_lexical=1.0, anchor_length=0.03, anchor_reference=0.03,
+)  # fmt: skip
 
 
 # A wrong claim is reported and costs points, so the candidate gets the benefit of the doubt: the
@@ -217,15 +228,17 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
     )
 
     def score(p: OfflineParams) -> float:
-        # How much of the grade the judge's parts explain together (R² of a least-squares fit of the
-        # grade on rubric coverage, wrong claims, similarity and anchor grade), which is what the
-        # blend fitted next can use; the rubric alone favours thresholds the blend then undoes.
+        # How well a blend of the judge's parts can give the grade: least squares of the grade on
+        # weights of the same form as the blend (rubric, similarity and anchor grade summing to one,
+        # no intercept, minus a cost per wrong claim). The rubric alone favours thresholds the blend
+        # then undoes; a free regression, rescalings the blend cannot make.
         rubric = np.array([_rubric(s, p) for s in train])
         errors = np.array([min(_n_errors(s, p), MAX_PENALIZED_ERRORS) for s in train], float)
-        x = np.column_stack([np.ones(len(train)), rubric, errors, fixed])
-        coef, *_ = np.linalg.lstsq(x, np.array(gold), rcond=None)
-        residual = np.array(gold) - x @ coef
-        return 1.0 - float(residual.var()) / max(float(np.var(gold)), 1e-9)
+        sim, anchor = fixed[:, 0], fixed[:, 1]
+        x = np.column_stack([rubric - anchor, sim - anchor, -errors])
+        target = np.array(gold) - anchor
+        coef, *_ = np.linalg.lstsq(x, target, rcond=None)
+        return -float(np.sqrt(np.mean((target - x @ coef) ** 2)))
 
     # A criterion is partial at the least when the answer comes closer to it than to 90% of other
     # questions' points (signal ≥ 0 over that baseline): below it, the answer is not about the point.
