@@ -409,7 +409,8 @@ def calibrate(
     from evaluator.calibration.params import load_calibration, save_calibration
     from evaluator.calibration.user import save_user_calibration
 
-    # The user's entries and grades are not fitting data; the search starts from the shipped calibration.
+    # The user's entries and grades are not fitting data; the shipped calibration gives the "before"
+    # figures and the match thresholds kept.
     ev = Evaluator(bank=_shipped_bank(bank), judge="offline", calibration=load_calibration())
     labelled = load_calibration_sets(ev.bank.root)
     samples = collect_samples(ev, [a for a in labelled if a.question_id in ev.bank])

@@ -24,7 +24,6 @@ from evaluator.judges.offline import Analysis, anchor_grade, criterion_findings,
 from evaluator.matching.index import embed_with_stores
 from evaluator.models import Question
 from evaluator.scoring import (
-    MAX_PENALIZED_ERRORS,
     blend,
     blend_scores,
     error_penalties,
@@ -76,10 +75,13 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
     return samples
 
 
-def _rubric(s: Sample, p: OfflineParams) -> float:
-    """The rubric part the judge would give with thresholds `p` (same functions, no re-embedding)."""
-    findings = criterion_findings(s.analysis, p, wrong_claims(s.analysis, p))
-    return rubric_score([(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)])
+def _judged(s: Sample, p: OfflineParams) -> tuple[float, int]:
+    """(rubric part, wrong claims) the judge would give with thresholds `p` (same functions, no
+    re-embedding; the wrong claims are read once for both)."""
+    wrong = wrong_claims(s.analysis, p)
+    findings = criterion_findings(s.analysis, p, wrong)
+    levels = [(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)]
+    return rubric_score(levels), len(wrong)
 
 
 def _n_errors(s: Sample, p: OfflineParams) -> int:
@@ -104,8 +106,8 @@ def _parts(s: Sample, cal: Calibration) -> SampleParts:
     sim = similarity_score(
         s.analysis.reference_cosine, cal.lo, cal.hi, s.analysis.reference_lexical, cal.similarity_lexical
     )
-    penalty = error_penalty(_n_errors(s, cal.offline), cal.error_penalty)
-    return SampleParts(_rubric(s, cal.offline), sim, _anchor(s, cal.offline), penalty)
+    rubric, n_errors = _judged(s, cal.offline)
+    return SampleParts(rubric, sim, _anchor(s, cal.offline), error_penalty(n_errors, cal.error_penalty))
 
 
 def predict(s: Sample, cal: Calibration) -> float:
@@ -161,8 +163,8 @@ def fit(samples: list[Sample], start: Calibration, version: str, min_alpha: floa
 
 # Where the threshold search starts, whatever the shipped file says: the coordinate search ends where
 # it starts from, so starting from the last fit would make `evaluate calibrate` depend on its own
-# history instead of on the judge and the data. The anchor settings are the regression's kernel for
-# the R² of the threshold search (its own stage refits them).
+# history instead of on the judge and the data. The anchor settings give the anchor grade the
+# threshold search scores with (the blend stage refits them).
 SEARCH_START = OfflineParams(
     met=0.06, partial=0.02, keyword_bonus=0.0, error_threshold=0.85, contradiction=0.995, support=0.0,
     doubt=1.0, anchor_k=5, anchor_temperature=0.05, anchor_method="ridge", anchor_ridge=0.01,
@@ -205,39 +207,35 @@ def fair_contradiction_bar(train: list[Sample], start: OfflineParams) -> float:
     return CONTRADICTION_LEVELS[-1]
 
 
-# While the thresholds are searched the blend is not yet fitted: a wrong claim costs this much.
-NOMINAL_ERROR_PENALTY = 10.0
+# While the thresholds are searched the blend is not yet fitted: the similarity part is read on this
+# range (lo, hi, char n-gram weight), and an answer without anchors counts as this anchor grade.
+SEARCH_SIMILARITY = (0.9, 1.2, 1.0)
+NO_ANCHOR_GRADE = 50.0
 
 
 def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -> OfflineParams:
-    """Criterion and error thresholds: the rubric score alone should track the grade.
+    """Criterion and verifier thresholds under which a blend of the judge's parts gives the grade best.
 
     Coordinate search (criterion thresholds, then the verifier's thresholds, twice): the two interact
     only through the units a wrong claim disqualifies, and the full product grid is 20x slower."""
     gold = [s.gold for s in train]
 
-    # The parts that do not depend on these thresholds: similarity to the reference (on the start's
-    # range) and the anchor grade.
-    fixed = np.array(
-        [
-            [
-                similarity_score(s.analysis.reference_cosine, 0.9, 1.2, s.analysis.reference_lexical, 1.0),
-                a if (a := _anchor(s, start)) is not None else 50.0,
-            ]
-            for s in train
-        ]
+    # The parts that do not depend on these thresholds: similarity to the reference and anchor grade.
+    lo, hi, lexical = SEARCH_SIMILARITY
+    sim = similarity_scores(
+        [s.analysis.reference_cosine for s in train], lo, hi, [s.analysis.reference_lexical for s in train], lexical
     )
+    anchor = np.array([a if (a := _anchor(s, start)) is not None else NO_ANCHOR_GRADE for s in train])
+    target = np.array(gold) - anchor
 
     def score(p: OfflineParams) -> float:
         # How well a blend of the judge's parts can give the grade: least squares of the grade on
         # weights of the same form as the blend (rubric, similarity and anchor grade summing to one,
         # no intercept, minus a cost per wrong claim). The rubric alone favours thresholds the blend
         # then undoes; a free regression, rescalings the blend cannot make.
-        rubric = np.array([_rubric(s, p) for s in train])
-        errors = np.array([min(_n_errors(s, p), MAX_PENALIZED_ERRORS) for s in train], float)
-        sim, anchor = fixed[:, 0], fixed[:, 1]
-        x = np.column_stack([rubric - anchor, sim - anchor, -errors])
-        target = np.array(gold) - anchor
+        rubric, n_errors = np.array([_judged(s, p) for s in train], float).T
+        # Wrong claims counted as the penalty counts them (capped): error_penalties at one point each.
+        x = np.column_stack([rubric - anchor, sim - anchor, -error_penalties(n_errors, 1.0)])
         coef, *_ = np.linalg.lstsq(x, target, rcond=None)
         return -float(np.sqrt(np.mean((target - x @ coef) ** 2)))
 
@@ -255,7 +253,7 @@ def fit_thresholds(train: list[Sample], start: OfflineParams, rounds: int = 2) -
         for c, sp, d in itertools.product(levels, SUPPORT_LEVELS, DOUBT_LEVELS)
         if d >= 1.0 or d < c
     ]
-    # The search starts inside the grids' constraints, whatever the shipped file says.
+    # The search starts inside the grids' constraints.
     best = start.model_copy(
         update={"contradiction": max(start.contradiction, floor), "partial": max(start.partial, 0.0)}
     )
@@ -308,15 +306,15 @@ def fit_blend(
         ]
     )
     offline = max(
-        candidates, key=lambda c: pearson([e if (e := _anchor(s, c)) is not None else 50.0 for s in train], gold)
+        candidates,
+        key=lambda c: pearson([e if (e := _anchor(s, c)) is not None else NO_ANCHOR_GRADE for s in train], gold),
     )
     # Similarity range and blend weights: minimize RMSE of the final score plus a cost for
     # mis-ordering answers to the same question (an interviewer compares candidates on one question)
     # and one for grading an answer that meets every point with no wrong claim below 85.
     pi, pj = _ordered_pairs(train)
-    rub = np.array([_rubric(s, offline) for s in train])
+    rub, n_err = np.array([_judged(s, offline) for s in train], float).T
     anc = [_anchor(s, offline) for s in train]
-    n_err = np.array([_n_errors(s, offline) for s in train], float)
     anc_v = np.array([a if a is not None else np.nan for a in anc])
     cos = np.array([s.analysis.reference_cosine for s in train])
     lex = np.array([s.analysis.reference_lexical for s in train])

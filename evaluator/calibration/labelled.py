@@ -101,9 +101,9 @@ CALIBRATION_SETS = ("answers.jsonl", "candidate_answers.jsonl")
 
 
 def load_calibration_sets(root: Path | None) -> list[LabelledAnswer]:
-    folder = root / "eval_data" if root is not None else None
-    if folder is None:
+    if root is None:
         return []
+    folder = root / "eval_data"
     return [a for name in CALIBRATION_SETS if (folder / name).is_file() for a in load_labelled(folder / name)]
 
 
