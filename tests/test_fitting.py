@@ -60,17 +60,23 @@ def test_the_search_gives_back_grades_made_by_weights_on_its_grid(evaluator, sam
     assert evaluate_params(made, fitted)["pearson"] > 0.9999
 
 
+def calibrate(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`evaluate calibrate ARGS` with EVALUATOR_HOME=home; it must succeed."""
+    env = {**os.environ, "EVALUATOR_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "calibrate", *args], capture_output=True, text=True, env=env,
+        timeout=1800,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def test_calibrate_writes_to_your_directory_not_into_the_package(small_bank, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bank = small_bank(["kv-cache-principle", "lora-principle", "mqa-gqa"])
     home = tmp_path / "home"
     shipped = ROOT / "evaluator" / "calibration.json"
     before = shipped.read_bytes()
-    env = {**os.environ, "EVALUATOR_HOME": str(home)}
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "calibrate", "--bank", str(bank), "--version-tag", "mine"],
-        capture_output=True, text=True, env=env, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    proc = calibrate(home, "--bank", str(bank), "--version-tag", "mine")
     written = home / "bank" / "calibration.json"
     assert str(written) in proc.stdout
     assert json.loads(written.read_text(encoding="utf-8"))["version"] == "mine"
@@ -83,12 +89,7 @@ def test_the_shipped_calibration_is_what_calibrate_fits(tmp_path: Path) -> None:
     # The whole fit on the shipped graded sets (minutes): calibration.json must be reproducible, so a
     # change to the judge, the formula or the data that would fit differently fails here.
     home = tmp_path / "home"
-    env = {**os.environ, "EVALUATOR_HOME": str(home)}
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "calibrate", "--version-tag", "check"],
-        capture_output=True, text=True, env=env, timeout=1800,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    calibrate(home, "--version-tag", "check")
     fitted = json.loads((home / "bank" / "calibration.json").read_text(encoding="utf-8"))
     shipped = json.loads((ROOT / "evaluator" / "calibration.json").read_text(encoding="utf-8"))
     for key in ("alpha", "lo", "hi", "similarity_lexical", "anchor_weight", "anchor_weight_foreign",
