@@ -264,18 +264,31 @@ def bank_check(
     ] = False,
 ) -> None:
     """Validate every rubric and reference answer, the seed coverage list, and (with the offline judge)
-    that no correct text is read as a wrong claim and that anchors are graded as they cover."""
+    that no correct text is reported as a common error, which correct sentences the judge misreads, and
+    which anchors are graded far from the coverage the judge finds without a reader's verdict."""
     from evaluator.bank.check import check_bank
 
     report = check_bank(bank, strict=not lenient)
     if judge_checks and not report.problems:
         from evaluator import Evaluator
-        from evaluator.bank.audit import audit_bank
+        from evaluator.bank.anchor_review import ANCHOR_REVIEW_FILE
+        from evaluator.bank.audit import COVERAGE_GAP_MAX, audit_bank
 
-        audit = audit_bank(Evaluator(bank=bank, judge="offline"))
-        report.problems += audit.problems
-        report.notes += [f"warning: {w}" for w in audit.warnings]
-        report.notes.append(f"judge checks: {audit.texts_checked} correct texts, {audit.anchors_checked} anchors")
+        ev = Evaluator(bank=bank, judge="offline")
+        audit = audit_bank(ev)
+        rubrics = (ev.bank.root or Path(".")) / "rubrics"
+        report.problems += [f"{rubrics / a.question_id}.yaml: {a.describe()}" for a in audit.common_error_hits]
+        report.notes += [f"warning: {rubrics / a.question_id}.yaml: {a.describe()}" for a in audit.misreadings]
+        report.notes += [
+            f"warning: {rubrics / g.question_id}.yaml: {g.describe()} (not read yet: see {ANCHOR_REVIEW_FILE})"
+            for g in audit.unread_gaps
+        ]
+        read = [g for g in audit.gaps if g.review is not None]
+        report.notes.append(
+            f"judge checks: {audit.texts_checked} correct texts, {len(audit.misreadings)} sentence(s) of them "
+            f"misread as a wrong claim; {audit.anchors_checked} anchors, {len(audit.gaps)} graded more than "
+            f"{COVERAGE_GAP_MAX:.0f} points from their judged coverage ({len(read)} read and kept or re-graded)"
+        )
     for line in report.problems:
         typer.echo(line, err=True)
     for line in report.notes:

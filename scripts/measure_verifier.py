@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from build_verifier_pairs import SEED, WELL_GRADED, anchor_units, build, is_heldout, statements  # noqa: E402
 
-from evaluator.bank.audit import CORRECT_ANCHOR_MIN, accused_correct_texts  # noqa: E402
+from evaluator.bank.audit import CORRECT_ANCHOR_MIN, accusations  # noqa: E402
 from evaluator.bank.statements import reference_units  # noqa: E402
 from evaluator.judges.offline import CHECKED_STATEMENTS, restates, wrong_claim_threshold  # noqa: E402
 from evaluator.judges.verifier import CONTRADICTS, LABELS, Verifier  # noqa: E402
@@ -221,7 +221,7 @@ def measure_judge() -> None:
             print(f"  ordering {case['id']}: complete {s3[0]:.1f} partial {s3[1]:.1f} wrong {s3[2]:.1f}")
     print(f"ordering: complete > vague > wrong on {len(ordered)} of {len(cases)}")
     judge = ev.offline_judge()
-    flagged = [(q.id, problem) for q in ev.bank for problem in accused_correct_texts(judge, q)]
+    flagged = [(q.id, a.describe()) for q in ev.bank for a in accusations(judge, q)]
     checked = sum(1 + sum(a.score >= CORRECT_ANCHOR_MIN for a in q.rubric.anchors) for q in ev.bank)
     print(f"wrong claims read in the bank's own correct texts: {len(flagged)} ({checked} texts)")
     for qid, problem in flagged[:10]:

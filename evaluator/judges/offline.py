@@ -441,14 +441,19 @@ def verdict_from_analysis(
     )
 
 
-def _claim(analysis: Analysis, params: OfflineParams, unit: int, statement: int) -> str:
-    """How a wrong claim is reported: as the rubric's common error it is (close to one), otherwise as
-    contradicting the statement."""
+def common_error_of(analysis: Analysis, params: OfflineParams, unit: int) -> str:
+    """The rubric's common error a unit reads as (closest, at least `error_threshold`), or ""."""
     if analysis.error_sims.shape[1]:
         e = int(np.argmax(analysis.error_sims[unit]))
         if analysis.error_sims[unit, e] >= params.error_threshold:
             return analysis.errors[e]
-    return f"与「{analysis.statements[statement]}」矛盾"
+    return ""
+
+
+def _claim(analysis: Analysis, params: OfflineParams, unit: int, statement: int) -> str:
+    """How a wrong claim is reported: as the rubric's common error it is (close to one), otherwise as
+    contradicting the statement."""
+    return common_error_of(analysis, params, unit) or f"与「{analysis.statements[statement]}」矛盾"
 
 
 STRONG_ANCHOR_GRADE = 85.0  # graded answers this close to the strongest ones need no "how to score higher"
