@@ -15,21 +15,17 @@ from test_cli import run
 from evaluator import Evaluator
 from evaluator.bank.anchor_review import ANCHOR_REVIEW_FILE, AnchorReview, anchor_sha, load_anchor_reviews
 from evaluator.bank.audit import AuditReport, accusations, audit_bank, coverage_gaps
+from evaluator.calibration.params import load_calibration
+from evaluator.calibration.user import save_user_calibration
 from evaluator.errors import BankError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Correct sentences the verifier reads as contradicting a rubric point or reference sentence they
-# paraphrase (or one they are unrelated to), none of them close to a common error. Each costs a
-# candidate who says the same; the list may only shrink (a fixed one must be taken off it).
-KNOWN_MISREADINGS = {
-    ("embedding-model-encoder-only", "MLM 预训练完再对比学习训一下就行。"),
-    ("fp-formats-fp16-bf16-int8", "master weight 和 optimizer state 保持 FP32"),
-    ("layernorm-vs-batchnorm", "LN 跟 batch 无关，训练推理一模一样。"),
-    ("prm-search-strategies", "RPM 应该是 PRM，process reward model，给每个推理 step 打分，ORM 只看最终答案。"),
-    ("transformer-core-components", "最后 linear + softmax 出词表概率"),
-    ("why-multi-head-attention", "头太多每头维度太小会低秩，所以一般每头 64/128 维"),
-}
+# paraphrase, none of them close to a common error: (question id, sentence). Each costs a candidate
+# who says the same; the list may only shrink (a fixed one must be taken off it). Empty since the
+# verifier reads texts without the punctuation they were cut at (six before).
+KNOWN_MISREADINGS: set[tuple[str, str]] = set()
 
 whole_bank = pytest.mark.skipif(
     not os.environ.get("CI"),
@@ -108,20 +104,28 @@ def test_a_malformed_reading_is_a_bank_error_naming_the_file_and_line(tmp_path: 
         load_anchor_reviews(tmp_path)
 
 
-def test_a_correct_sentence_that_matches_a_common_error_fails_bank_check(small_bank) -> None:  # type: ignore[no-untyped-def]
-    """A common error the bank's own anchor asserts is a wrong common error: bank check --judge names it."""
+def test_a_common_error_that_a_correct_answer_states_fails_bank_check(small_bank, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A rubric whose point swaps BN and LN and whose common error is the correct statement: the
+    bank's own strong anchor is then reported as asserting that error, and bank check --judge fails
+    naming the rubric file. Read under a calibration of the user's own with a lower bar, where the
+    verifier's reading of the swap counts as a wrong claim."""
     bank = small_bank(["layernorm-vs-batchnorm", "mqa-gqa"])
     rubric = bank / "rubrics" / "layernorm-vs-batchnorm.yaml"
     data = yaml.safe_load(rubric.read_text(encoding="utf-8"))
-    data["common_errors"].append("LN 跟 batch 无关，训练推理一模一样")
+    data["criteria"][0]["description"] = "指出 LN 是拿一个 batch 里所有样本的同一个特征维算均值方差"
+    correct = "BN 是拿一个 batch 里所有样本的同一个特征维算均值方差"
+    data["common_errors"].append(correct)
     rubric.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shipped = load_calibration()
+    lower_bar = shipped.model_copy(update={"offline": shipped.offline.model_copy(update={"contradiction": 0.8})})
+    home = tmp_path / "home"
+    save_user_calibration(home / "bank", lower_bar)
 
-    ev = Evaluator(bank=bank, judge="offline")
+    ev = Evaluator(bank=bank, judge="offline", calibration=lower_bar)
     found = accusations(ev.offline_judge(), ev.bank.get(data["id"]))
-    assert [a.unit for a in found if a.common_error] == ["LN 跟 batch 无关，训练推理一模一样。"]
+    assert any(a.common_error == correct and a.text == "anchor graded 90" for a in found), found
 
-    proc = run("bank", "check", "--judge", "--bank", str(bank), "--lenient")
+    proc = run("bank", "check", "--judge", "--bank", str(bank), "--lenient", EVALUATOR_HOME=str(home))
     assert proc.returncode == BankError.exit_code, proc.stdout
     assert "Traceback" not in proc.stderr
-    assert any("layernorm-vs-batchnorm.yaml" in line and "common error" in line for line in proc.stderr.splitlines())
-    assert "bank check: 1 problem(s)" in proc.stderr
+    assert any("layernorm-vs-batchnorm.yaml" in line and correct in line for line in proc.stderr.splitlines())
