@@ -189,7 +189,7 @@ def main() -> None:
         "kind_cap": KIND_CAP,
         "text": "trailing punctuation stripped from premise and hypothesis (evaluator.judges.verifier.plain)",
         "train_seconds": round(time.time() - start),
-        "command": "python scripts/build_verifier_pairs.py && python scripts/train_verifier.py",
+        "command": "python scripts/build_verifier_pairs.py && python " + " ".join(sys.argv),
     }
     if args.extra:
         meta["extra_pairs_sha256"] = hashlib.sha256(args.extra.read_bytes()).hexdigest()

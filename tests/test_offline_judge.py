@@ -14,6 +14,7 @@ from evaluator.judges.offline import (
     anchor_grade,
     criterion_findings,
     parent_units,
+    shared_verifier,
     verdict_from_analysis,
     wrong_claims,
 )
@@ -102,6 +103,15 @@ def test_an_answer_longer_than_every_anchor_is_graded_as_long_as_the_longest() -
     longest = anchor_grade(_anchored(5.0), with_length)
     assert longest is not None
     assert anchor_grade(_anchored(9.0), with_length) == pytest.approx(longest)
+
+
+def test_the_verifier_reads_a_clause_the_same_whatever_mark_it_was_cut_at() -> None:
+    """A clause keeps the comma it was cut at; its reading must not depend on it (it once did, from
+    0.29 to 0.99 for the same swap of BN and LN)."""
+    point = "LN 对每个样本在特征维上统计"
+    clause = "BN 是拿一个 batch 里所有样本的同一个特征维算均值方差"
+    readings = shared_verifier().probabilities([(point, clause), (point, clause + "，"), (point + "。", clause + "。")])
+    assert np.allclose(readings, readings[0], atol=1e-6)
 
 
 def test_a_unit_the_verifier_reads_as_contradicting_a_statement_is_a_wrong_claim() -> None:

@@ -24,8 +24,9 @@ MAX_LENGTH = 128
 VERIFIER_DIR = Path(__file__).resolve().parent.parent / "data" / "verifier"
 ONNX_DIR = "onnx"  # the int8 export, inside the weights folder
 BATCH = 32
-# A clause keeps the comma it was cut at; the verifier reads 「BN 在 batch 维统计，」 against a point
-# that swaps BN and LN at 0.29 and the same words without the comma at 0.99.
+# A clause keeps the comma it was cut at, and every common error is written without a final mark: a
+# verifier trained on texts as they were learned "no final mark, so a contradiction" and read a swap of
+# BN and LN at 0.29 with the comma and 0.99 without. Both sides are trained and read without it.
 _TRAILING = " \t\n，,。.；;：:、！!？?"
 
 
