@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluator.bank.anchor_review import AnchorReview, anchor_sha, load_anchor_reviews
-from evaluator.judges.offline import common_error_of, wrong_claims
-from evaluator.scoring import rubric_score
+from evaluator.judges.offline import common_error_of, rubric_coverage, wrong_claims
 
 if TYPE_CHECKING:
     from evaluator.core import Evaluator
@@ -113,14 +112,12 @@ def coverage_gaps(
     reviews: dict[tuple[str, str], AnchorReview],
     analyses: dict[str, Analysis] | None = None,
 ) -> list[CoverageGap]:
-    """Anchors whose grade and weighted criterion coverage (by the judge, the anchor left out of its
-    own neighbours) disagree by more than COVERAGE_GAP_MAX, each with its reading if one matches."""
-    weights = {c.id: c.weight for c in q.rubric.criteria}
+    """Anchors whose grade and weighted criterion coverage (by the judge) disagree by more than
+    COVERAGE_GAP_MAX, each with its reading if one matches."""
     gaps = []
     for anchor in q.rubric.anchors:
         analysis = (analyses or {}).get(anchor.answer) or judge.analyze(q, anchor.answer)
-        verdict = judge.verdict(q, analysis, exclude_anchor=anchor.answer)
-        coverage = rubric_score([(weights[v.criterion_id], v.level) for v in verdict.criteria])
+        coverage, _ = rubric_coverage(q, analysis, judge.params)
         if abs(coverage - anchor.score) > COVERAGE_GAP_MAX:
             sha = anchor_sha(anchor.answer)
             review = reviews.get((q.id, sha))

@@ -20,7 +20,7 @@ from evaluator.calibration.labelled import LabelledAnswer
 from evaluator.calibration.metrics import agreement, pearson
 from evaluator.calibration.params import Calibration, MatchParams, OfflineParams, anchor_share, is_foreign
 from evaluator.core import Evaluator
-from evaluator.judges.offline import Analysis, anchor_grade, criterion_findings, wrong_claims
+from evaluator.judges.offline import Analysis, anchor_grade, rubric_coverage, wrong_claims
 from evaluator.matching.index import embed_with_stores
 from evaluator.models import Question
 from evaluator.scoring import (
@@ -28,7 +28,6 @@ from evaluator.scoring import (
     blend_scores,
     error_penalties,
     error_penalty,
-    rubric_score,
     similarity_score,
     similarity_scores,
 )
@@ -76,12 +75,8 @@ def collect_samples(ev: Evaluator, extra: list[LabelledAnswer] | None = None) ->
 
 
 def _judged(s: Sample, p: OfflineParams) -> tuple[float, int]:
-    """(rubric part, wrong claims) the judge would give with thresholds `p` (same functions, no
-    re-embedding; the wrong claims are read once for both)."""
-    wrong = wrong_claims(s.analysis, p)
-    findings = criterion_findings(s.analysis, p, wrong)
-    levels = [(c.weight, f.level) for c, f in zip(s.question.rubric.criteria, findings, strict=True)]
-    return rubric_score(levels), len(wrong)
+    """(rubric part, wrong claims) the judge would give with thresholds `p` (no re-embedding)."""
+    return rubric_coverage(s.question, s.analysis, p)
 
 
 def _n_errors(s: Sample, p: OfflineParams) -> int:

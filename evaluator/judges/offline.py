@@ -25,7 +25,7 @@ from evaluator.judges.base import JudgeRequest
 from evaluator.judges.verifier import CONTRADICTS, SUPPORTS, Verifier
 from evaluator.matching.index import BankIndex, reference_similarity
 from evaluator.models import LEVEL_VALUE, Criterion, CriterionVerdict, JudgeVerdict, Level, Question
-from evaluator.scoring import anchor_estimate, anchor_regression, level_from_signal
+from evaluator.scoring import anchor_estimate, anchor_regression, level_from_signal, rubric_score
 from evaluator.text import distinct_text, is_chinese, is_enumeration, split_units, squash
 
 NAME = "offline"
@@ -358,6 +358,15 @@ def criterion_findings(
                 best = CriterionFinding(cid, level, signal, float(analysis.criterion_sims[u, col]), u)
         findings.append(best)
     return findings
+
+
+def rubric_coverage(question: Question, analysis: Analysis, params: OfflineParams) -> tuple[float, int]:
+    """(rubric part, number of wrong claims) the judge gives an analysed answer: the criterion levels
+    of its verdict without the rest of it (anchor grade, feedback), the wrong claims read once."""
+    wrong = wrong_claims(analysis, params)
+    findings = criterion_findings(analysis, params, wrong)
+    levels = [(c.weight, f.level) for c, f in zip(question.rubric.criteria, findings, strict=True)]
+    return rubric_score(levels), len(wrong)
 
 
 def _doubted(analysis: Analysis, params: OfflineParams) -> set[tuple[int, int]]:
