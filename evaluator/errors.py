@@ -108,7 +108,8 @@ class JudgeUnavailable(ConfigError):
 
 
 class EmbeddingError(EvaluatorError):
-    """The embedding model could not be loaded."""
+    """The embedding model, or what the offline judge reads text with (claim verifier, glossary), could not
+    be loaded."""
 
     exit_code = 5
     http_status = 503

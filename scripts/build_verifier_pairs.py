@@ -7,10 +7,12 @@ hypothesis what a candidate might say; the label is supports / contradicts / nei
 
 - supports: a reference sentence or rubric point against units of the question's well-graded anchors
   that come closest to it, the reference sentence that states a rubric point, a clause of a sentence
-  (saying part of it), and rule paraphrases (synonyms, English terms for Chinese ones);
+  (saying part of it), and rule rewordings (words of the same sense, English terms for Chinese ones,
+  an aside dropped, spacing, case, particles, a spoken opening, two unordered clauses exchanged);
 - contradicts: each common error against the rubric point and the reference sentence it negates, and
   rule perturbations of reference sentences, rubric points and anchor units (swap two named methods
-  or roles, flip a comparison, negate, change a number or a complexity, swap an order);
+  or roles, flip a comparison, negate, change a number or a complexity, swap an order), also of
+  reworded statements;
 - neither: units of the same question about another point, and units of other questions.
 
 Split by question (a fixed hash of the question id): the held-out questions' pairs are only for
@@ -198,23 +200,124 @@ def _replace_nth(text: str, old: str, new: str, rng: random.Random) -> str:
     return text[:at] + new + text[at + len(old) :]
 
 
-# Paraphrases that keep the meaning: synonyms and the English a candidate uses for Chinese terms.
-SYNONYMS = [
-    ("因为", "由于"), ("所以", "因此"), ("可以", "能"), ("使", "让"), ("通过", "借助"), ("比较", "相对"),
-    ("注意力", "attention"), ("梯度", "gradient"), ("显存", "GPU 内存"), ("模型", "model"), ("参数", "权重参数"),
-    ("推理", "inference"), ("计算量", "算力开销"), ("复杂度", "开销的复杂度"), ("损失", "loss"),
-    ("缓存", "cache"), ("量化", "quantization"), ("微调", "fine-tune"), ("嵌入", "embedding"), ("向量", "vector"),
-    ("大约", "大概"), ("主要", "主要是"), ("例如", "比如"), ("即", "也就是"), ("需要", "得"), ("问题", "毛病"),
+# Paraphrases that keep the claim. Without near-verbatim ones the verifier learned "nearly the same
+# words, one word changed" as a contradiction whatever the word: it read 「PyTorch 的 F.cross_entropy 就是把
+# log_softmax 和 NLL 融合在一起的」 against the reference's own sentence at 0.98. Reworded statements are
+# trained as supports, and the same rewordings with a perturbation on top as contradictions, so what
+# decides is which word changed, not that one did.
+# Words a candidate says for the same thing: exchanging two of a group keeps the claim. Only words of
+# two or more characters are replaced (a single character is part of too many other words).
+SAME = [
+    ("使用", "用", "采用", "利用"), ("训练出", "训出", "训练得到"), ("提升", "提高", "改善"), ("只有", "仅有", "只"),
+    ("仅仅", "只"), ("就是", "即", "也就是"), ("因此", "所以", "于是"), ("但是", "不过", "然而", "但"),
+    ("非常", "很", "特别"), ("需要", "要", "得"), ("能够", "可以", "能"), ("如果", "若", "假如", "要是"),
+    ("包括", "包含"), ("保证", "确保"), ("大幅", "大大", "显著"), ("明显", "显著"), ("相同", "一样"),
+    ("每个", "每一个"), ("存储", "保存", "存"), ("减少", "降低", "减小"), ("增加", "增大"), ("方法", "做法", "办法"),
+    ("通常", "一般", "往往"), ("并且", "而且", "同时"), ("例如", "比如"), ("大约", "大概", "约"), ("导致", "造成"),
+    ("由于", "因为"), ("以及", "和"), ("可能", "也许", "或许"), ("称为", "叫做", "叫"), ("表示", "代表"),
+    ("得到", "获得", "拿到"), ("每次", "每一次"), ("更加", "更"), ("不同", "不一样"), ("等价", "等同"),
+    ("本身", "自身"), ("区别", "差别", "差异"), ("优点", "好处", "优势"), ("缺点", "坏处", "劣势", "不足"),
+    ("计算量", "计算开销", "算力开销"), ("显存", "GPU 内存", "显存占用"), ("注意力", "attention"), ("梯度", "gradient"),
+    ("参数", "权重"), ("推理", "inference"), ("损失", "loss"), ("缓存", "cache"), ("量化", "quantization"),
+    ("微调", "fine-tune", "finetune"), ("嵌入", "embedding"), ("向量", "vector"), ("复杂度", "开销"),
+    ("模型", "model"), ("稳定", "平稳"), ("直接", "直接就"), ("主要", "主要是", "大体上"), ("所有", "全部"),
+    ("之间", "间"), ("上涨", "提升"), ("融合", "合并", "fuse"), ("根据", "依据", "按照"), ("目的", "目标"),
+]  # fmt: skip
+_NO_TOUCH = re.compile(r"[不没无非未别]")
+# Clause starts a candidate says without adding a claim.
+OPENERS = ("其实", "简单说", "我理解", "一般来说", "说白了", "本质上", "就是说", "嗯", "我记得")
+_ORDERED = re.compile(
+    r"先|再|然后|之后|之前|以后|以前|所以|因此|因为|由于|于是|导致|则|才|接着|最后|首先|其次|第[一二三]|[①②③1-9][)）.、]"
+)
+
+
+def _swap_word(text: str, rng: random.Random) -> str | None:
+    options = []
+    for group in SAME:
+        for w in group:
+            if len(w) >= 2 and w in text:
+                options += [(w, o) for o in group if o != w and o not in text]
+    if not options:
+        return None
+    w, o = rng.choice(options)
+    at = [m.start() for m in re.finditer(re.escape(w), text)]
+    i = rng.choice(at)
+    # 「不需要」 is not 「不得」: a word right after a negation stays.
+    if i > 0 and _NO_TOUCH.match(text[i - 1]):
+        return None
+    return text[:i] + o + text[i + len(w) :]
+
+
+def _drop_aside(text: str, rng: random.Random) -> str | None:
+    asides = [m for m in re.finditer(r"[（(][^（）()]{1,40}[）)]", text) if not _NO_TOUCH.search(m.group(0))]
+    if not asides:
+        return None
+    m = rng.choice(asides)
+    out = (text[: m.start()] + text[m.end() :]).strip()
+    return out if len(out) >= 6 else None
+
+
+def _spacing(text: str, rng: random.Random) -> str | None:
+    if rng.random() < 0.5:
+        out = re.sub(r"(?<=[\u4e00-\u9fff]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[\u4e00-\u9fff])", "", text)
+    else:
+        out = re.sub(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u4e00-\u9fff])", " ", text)
+    out = out.replace("：", ":").replace("，", ",") if rng.random() < 0.2 else out
+    return out if out != text else None
+
+
+def _case(text: str, rng: random.Random) -> str | None:
+    names = [m for m in re.finditer(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z]", text) if m.group(0) != m.group(0).lower()]
+    if not names:
+        return None
+    m = rng.choice(names)
+    return text[: m.start()] + m.group(0).lower() + text[m.end() :]
+
+
+def _particle(text: str, rng: random.Random) -> str | None:
+    spots = [
+        m.start()
+        for m in re.finditer(r"(?<=[\u4e00-\u9fffA-Za-z0-9 ])是", text)
+        if text[m.start() - 1] not in "不就只还但于总若要或即也凡都"
+    ]
+    if spots and rng.random() < 0.5:
+        i = rng.choice(spots)
+        return text[:i] + "就" + text[i:]
+    spots = [m.start() for m in re.finditer("了(?!解)", text) if m.start() > 0]
+    if spots:
+        i = rng.choice(spots)
+        return text[:i] + text[i + 1 :]
+    return None
+
+
+def _opener(text: str, rng: random.Random) -> str:
+    return rng.choice(OPENERS) + ("，" if rng.random() < 0.5 else "") + text
+
+
+def _reorder(text: str, rng: random.Random) -> str | None:
+    parts = [p for p in re.split(r"[，,]", text) if p.strip()]
+    if len(parts) != 2 or _ORDERED.search(text) or min(len(p) for p in parts) < 4:
+        return None
+    return f"{parts[1].strip()}，{parts[0].strip()}"
+
+
+# A word exchange is the commonest rewording: three chances in nine.
+EDITS: list[Callable[[str, random.Random], str | None]] = [
+    _swap_word, _swap_word, _swap_word, _drop_aside, _spacing, _case, _particle, _opener, _reorder,
 ]  # fmt: skip
 
 
-def paraphrase(text: str, rng: random.Random) -> str | None:
-    options = [(a, b) for a, b in SYNONYMS if a in text]
-    if not options:
-        return None
-    out = text
-    for a, b in rng.sample(options, k=min(len(options), rng.randint(1, 3))):
-        out = out.replace(a, b, 1)
+def reword(text: str, rng: random.Random) -> str | None:
+    """The statement as a candidate might say it, with the same claim: 1-3 edits that change wording,
+    not meaning (another word of the same sense, an aside dropped, spacing, case, a particle, a spoken
+    opening, two unordered clauses exchanged); None where none applies."""
+    out, wanted = text, rng.randint(1, 3)
+    for _ in range(8):
+        changed = rng.choice(EDITS)(out, rng)
+        if changed:
+            out, wanted = changed, wanted - 1
+        if not wanted:
+            break
     return out if out != text else None
 
 
@@ -273,9 +376,21 @@ def question_pairs(
     for s in sentences:
         for c in _clauses(s)[:2]:
             out.append(pair(s, c, "supports", q, "clause"))
-        para = paraphrase(s, rng)
-        if para:
-            out.append(pair(s, para, "supports", q, "paraphrase"))
+    # supports: statements reworded; contradicts: the same rewordings perturbed.
+    for text in [*sentences, *points]:
+        for _ in range(2):
+            para = reword(text, rng)
+            if para:
+                out.append(pair(text, para, "supports", q, "reword"))
+        base = reword(text, rng)
+        if base:
+            names = list(PERTURBATIONS)
+            rng.shuffle(names)
+            for name in names:
+                changed = PERTURBATIONS[name](base, rng)
+                if changed and changed != base:
+                    out.append(pair(text, changed, "contradicts", q, f"reword-{name}"))
+                    break
     # supports / neither: units of well-graded anchors, by where they rank among the statements.
     good_units = anchor_units(q, WELL_GRADED)
     for u in good_units:
@@ -283,7 +398,7 @@ def question_pairs(
         order = np.argsort(-sims)
         if sims[order[0]] >= SUPPORT_COSINE and _numbers_agree(texts[order[0]], u):
             out.append(pair(texts[order[0]], u, "supports", q, "anchor-unit"))
-            para = paraphrase(u, rng)
+            para = reword(u, rng)
             if para:
                 out.append(pair(texts[order[0]], para, "supports", q, "anchor-paraphrase"))
         if len(order) > NEITHER_RANK + 1 and sims[order[-1]] < sims[order[0]] - 0.08:

@@ -32,8 +32,9 @@ from evaluator.judges.verifier import LABELS, MAX_LENGTH, plain  # noqa: E402
 SEED = 17
 # Pairs per kind at most: clauses and other-point pairs are plentiful and easy.
 KIND_CAP = {
-    "clause": 1000, "other-point": 1200, "paraphrase": 600, "anchor-paraphrase": 300, "perturb-swap-names": 1000,
-    "perturb-negate": 1000, "other-question": 600, "other-question-near": 600, "true-pair": 3000,
+    "clause": 1000, "other-point": 1200, "reword": 3000, "anchor-paraphrase": 600, "perturb-swap-names": 1000,
+    "perturb-negate": 1000, "reword-swap-names": 700, "other-question": 600, "other-question-near": 600,
+    "true-pair": 3000,
 }  # fmt: skip
 
 

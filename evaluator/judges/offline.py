@@ -21,6 +21,7 @@ import numpy as np
 
 from evaluator.bank.statements import criterion_text, error_claim, reference_units
 from evaluator.calibration.params import OfflineParams, load_calibration
+from evaluator.glossary import as_read
 from evaluator.judges.base import JudgeRequest
 from evaluator.judges.verifier import CONTRADICTS, SUPPORTS, Verifier
 from evaluator.matching.index import BankIndex, reference_similarity
@@ -123,13 +124,17 @@ class OfflineJudge:
         # A sentence said twice is said once: repetition neither adds evidence nor length.
         answer = distinct_text(answer)
         units = split_units(answer) or [answer.strip()]
-        vecs = self.index.embedder.encode([*units, answer])
+        # What is compared: English glossed into the bank's terms (evidence still quotes `units`).
+        read = [as_read(u) for u in units]
+        read_answer = as_read(answer)
+        vecs = self.index.embedder.encode([*read, read_answer])
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
         # A clause of a term list is part of the list: 「left padding 相关：」 explains nothing either.
         lists = [u for u in units if is_enumeration(u)]
         enumeration = [any(u in lst for lst in lists) for u in units]
-        prose_sq = squash(" ".join(u for u, e in zip(units, enumeration, strict=True) if not e))
-        answer_sq = squash(answer)
+        # A keyword counts in the words the candidate wrote or in their gloss (「KV cache」 stays English).
+        prose_sq = squash(" ".join(f"{u} {r}" for u, r, e in zip(units, read, enumeration, strict=True) if not e))
+        answer_sq = squash(f"{answer} {read_answer}")
         criteria = question.rubric.criteria
         crit_vecs = [self.index.vector(criterion_text(c.description, c.keywords)) for c in criteria]
         errors = list(question.rubric.common_errors)
@@ -144,15 +149,18 @@ class OfflineJudge:
         stmt_vecs = np.concatenate([np.stack(crit_vecs), ref_vecs[: len(ref_units)]])
         statements = [c.description for c in criteria] + ref_units
         statement_sims = unit_vecs @ stmt_vecs.T
-        contradiction, support = self._verify(units, enumeration, parents, statements, statement_sims, crit_sims)
+        foreign = [not is_chinese(u) for u in units]
+        contradiction, support = self._verify(
+            read, foreign, enumeration, parents, statements, statement_sims, crit_sims
+        )
         baseline = self._baseline(question.id, unit_vecs)
         # Length counts what is said about the question: filler around an answer is not more answer.
         on_topic = sum(
-            len("".join(units[u].split()))
+            len("".join(read[u].split()))
             for u in range(len(units))
             if parents[u] == u and statement_sims[u].max() >= baseline
         )
-        anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, answer)
+        anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, read_answer)
         ref_vec = self.index.vector(question.reference)
         anchor_vecs = (
             np.stack([self.index.vector(a.answer) for a in anchors])
@@ -191,6 +199,7 @@ class OfflineJudge:
     def _verify(
         self,
         units: list[str],
+        foreign: list[bool],
         enumeration: list[bool],
         parents: list[int],
         statements: list[str],
@@ -199,7 +208,8 @@ class OfflineJudge:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The verifier on the candidate pairs: (P(contradicts) units x statements, P(supports) units x
         criteria), NaN where not read. Each sentence against its closest statements; each criterion
-        against its closest units (a point is a statement too, so one reading serves both)."""
+        against its closest units (a point is a statement too, so one reading serves both). `foreign`:
+        units not in Chinese, never read for contradictions."""
         n_criteria = criterion_sims.shape[1]
         prose = [u for u in range(len(units)) if not enumeration[u]]
         pairs: dict[tuple[int, int], None] = {}
@@ -220,7 +230,7 @@ class OfflineJudge:
             # A sentence in English is not read for contradictions: the verifier learned Chinese
             # statements against Chinese (and mixed) sentences, and read an English sentence against a
             # Chinese point as contradicting it on 26 of 32 correct English blind answers.
-            unread = restates(statements[s], units[u]) or not is_chinese(units[u])
+            unread = restates(statements[s], units[u]) or foreign[u]
             contradiction[u, s] = 0.0 if unread else p[CONTRADICTS]
             if s < n_criteria:
                 support[u, s] = p[SUPPORTS]

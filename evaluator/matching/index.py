@@ -19,6 +19,7 @@ from evaluator.bank.loader import QuestionBank
 from evaluator.bank.statements import criterion_text, error_claim, reference_units
 from evaluator.encoders.embedder import Embedder
 from evaluator.encoders.vector_store import atomic_write, merge_store, read_store, shipped_path, text_key
+from evaluator.glossary import as_read
 from evaluator.matching.tfidf import CharTfidf as TfidfVectorizer  # scikit-learn's numbers without its import (~1 s)
 from evaluator.models import Question
 from evaluator.text import prose_text
@@ -159,7 +160,7 @@ class BankIndex:
 
 def reference_similarity(index: BankIndex, q: Question, answer: str) -> tuple[float, float]:
     """(embedding cosine, char n-gram cosine) of the answer's prose to the question's reference."""
-    prose = prose_text(answer)
+    prose = as_read(prose_text(answer))
     if not prose:
         return 0.0, 0.0
     return float(index.embedder.encode([prose])[0] @ index.vector(q.reference)), index.reference_lexical(q, prose)
