@@ -191,11 +191,19 @@ DOUBT_LEVELS = (0.3, 0.5, 0.7, 0.9, 1.0)
 MIN_SIMILARITY_RANGE = 0.3
 
 
+# Nor may the bank's own correct texts (reference answers, anchors graded 85 or more) read as wrong
+# claims. Judging all 569 takes minutes, so the level is measured by `evaluate bank check --judge` and
+# kept here as a floor; tests/test_bank_audit.py fails under CI when the shipped bar misreads any. With
+# the 2026-12-05.6 verifier: 23 of them misread at 0.99, 12 at 0.992, 3 at 0.994, none at 0.995 (at
+# 0.99 the blind set's correct answers were told of a wrong claim 3 times in 122).
+BANK_SAFE_CONTRADICTION = 0.995
+
+
 def fair_contradiction_bar(train: list[Sample], start: OfflineParams) -> float:
-    """The lowest contradiction level at which at most FALSE_ACCUSATION_CAP of the good answers in
-    `train` are told they made a wrong claim."""
+    """The lowest contradiction level, not below BANK_SAFE_CONTRADICTION, at which at most
+    FALSE_ACCUSATION_CAP of the good answers in `train` are told they made a wrong claim."""
     good = [s for s in train if s.gold >= GOOD_ANSWER]
-    for level in CONTRADICTION_LEVELS:
+    for level in (c for c in CONTRADICTION_LEVELS if c >= BANK_SAFE_CONTRADICTION):
         p = start.model_copy(update={"contradiction": level})
         if not good or sum(_n_errors(s, p) > 0 for s in good) <= FALSE_ACCUSATION_CAP * len(good):
             return level
