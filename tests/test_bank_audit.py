@@ -106,9 +106,9 @@ def test_a_malformed_reading_is_a_bank_error_naming_the_file_and_line(tmp_path: 
 
 def test_a_common_error_that_a_correct_answer_states_fails_bank_check(small_bank, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A rubric whose point swaps BN and LN and whose common error is the correct statement: the
-    bank's own strong anchor is then reported as asserting that error, and bank check --judge fails
-    naming the rubric file. Read under a calibration of the user's own with a lower bar, where the
-    verifier's reading of the swap counts as a wrong claim."""
+    bank's own correct texts (its reference answer, here) are then reported as asserting that error,
+    and bank check --judge fails naming the rubric file. Read under a calibration of the user's own
+    with a lower bar, where the verifier's reading of the swap counts as a wrong claim."""
     bank = small_bank(["layernorm-vs-batchnorm", "mqa-gqa"])
     rubric = bank / "rubrics" / "layernorm-vs-batchnorm.yaml"
     data = yaml.safe_load(rubric.read_text(encoding="utf-8"))
@@ -123,7 +123,7 @@ def test_a_common_error_that_a_correct_answer_states_fails_bank_check(small_bank
 
     ev = Evaluator(bank=bank, judge="offline", calibration=lower_bar)
     found = accusations(ev.offline_judge(), ev.bank.get(data["id"]))
-    assert any(a.common_error == correct and a.text == "anchor graded 90" for a in found), found
+    assert any(a.common_error == correct for a in found), found
 
     proc = run("bank", "check", "--judge", "--bank", str(bank), "--lenient", EVALUATOR_HOME=str(home))
     assert proc.returncode == BankError.exit_code, proc.stdout
