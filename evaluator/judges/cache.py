@@ -65,8 +65,18 @@ class SQLiteFile:
         self._all_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         con = self.connection()
-        con.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file, read by every later connection
-        con.executescript(schema)
+        # Two processes opening a new file at once: switching it to WAL does not wait on the busy handler
+        # (SQLite answers "database is locked" at once), so the switch is retried within the same timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                con.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file, read by later connections
+                con.executescript(schema)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def connection(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
