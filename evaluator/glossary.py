@@ -24,9 +24,12 @@ _FILLER = re.compile(
     r"with|as|by|at|which|so|we|you|they|there|then|just|also|very|really|basically)(?![A-Za-z0-9_'-])",
     re.IGNORECASE,
 )
-
-
 _SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:!?)])")
+
+
+def _key(english: str) -> str:
+    """An English phrase as the glossary keys it: lower case, single spaces."""
+    return " ".join(english.lower().split())
 
 
 @lru_cache(maxsize=2)
@@ -39,7 +42,7 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> tuple[re.Pattern[str], dict[str
         english, tab, chinese = line.partition("\t")
         if not tab or not english.strip() or not chinese.strip():
             raise EmbeddingError(f"glossary {path}:{n}: expected 'english<TAB>中文'")
-        entries[" ".join(english.lower().split())] = chinese.strip()
+        entries[_key(english)] = chinese.strip()
     words = sorted(entries, key=len, reverse=True)
     alternatives = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in words)
     pattern = re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})(?![A-Za-z0-9_-])", re.IGNORECASE)
@@ -51,7 +54,7 @@ def gloss(text: str) -> str:
     pattern, entries = load_glossary()
     parts, at = [], 0
     for m in pattern.finditer(text):
-        parts += [_FILLER.sub(" ", text[at : m.start()]), f" {entries[' '.join(m.group(0).lower().split())]} "]
+        parts += [_FILLER.sub(" ", text[at : m.start()]), f" {entries[_key(m.group(0))]} "]
         at = m.end()
     parts.append(_FILLER.sub(" ", text[at:]))
     return _SPACE_BEFORE_MARK.sub(r"\1", " ".join("".join(parts).split()))
