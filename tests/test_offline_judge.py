@@ -300,3 +300,13 @@ def test_a_doubtful_unit_is_not_accused_but_earns_nothing_for_its_point() -> Non
     assert wrong_claims(a, doubt) == {}
     assert criterion_findings(a, doubt.model_copy(update={"doubt": 1.0}), {})[0].level is Level.met
     assert criterion_findings(a, doubt, {})[0].level is Level.missing
+
+
+def test_an_answer_identical_to_an_anchor_has_that_anchors_profile(evaluator: Evaluator) -> None:
+    # The regression compares an answer's profile with its anchors': both must be measured alike (an
+    # anchor's whole length against an answer's on-topic length read every answer as shorter).
+    judge = evaluator.offline_judge()
+    question = evaluator.bank.get("kv-cache-principle")
+    for i, anchor in enumerate(question.rubric.anchors):
+        analysis = judge.analyze(question, anchor.answer)
+        np.testing.assert_allclose(analysis.answer_profile, analysis.anchor_profiles[i], atol=1e-4)

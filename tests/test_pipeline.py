@@ -27,9 +27,11 @@ ORDERING = yaml.safe_load((DATA / "ordering.yaml").read_text(encoding="utf-8"))
 # reports no wrong claim at the shipped bar) fixed mqa-gqa and vllm-why-faster and lost
 # mixed-precision-loss-scaling (17.9 vs 26.5). 2026-12-05.7 (verifier retrained on rewordings, English
 # glossed, lower criterion threshold) fixed why-decoder-only and lost flashattention-principle (11.7 vs 12.0).
+# 2026-12-05.8 (anchors' length measured on topic, as answers' is) fixed zero-stages-deepspeed,
+# glu-swiglu and mixed-precision-loss-scaling.
 PARTIAL_NOT_ABOVE_WRONG = {
-    "zero-stages-deepspeed", "pre-norm-vs-post-norm", "top-k-top-p-combined-sampling", "qlora-principle",
-    "glu-swiglu", "bert-vs-gpt", "flashattention-principle", "mixed-precision-loss-scaling",
+    "pre-norm-vs-post-norm", "top-k-top-p-combined-sampling", "qlora-principle", "bert-vs-gpt",
+    "flashattention-principle",
 }  # fmt: skip
 
 
@@ -144,7 +146,7 @@ FILLER = [
         pytest.param(
             "kv-cache-principle",
             "这个问题我觉得在实际工作中非常重要，需要根据具体情况具体分析。",
-            marks=pytest.mark.xfail(strict=True, reason="distinct filler lifts a filler answer 10.8 → 13.4"),
+            marks=pytest.mark.xfail(strict=True, reason="distinct filler lifts a filler answer 7.9 → 8.7"),
         ),
         ("kv-cache-principle", "KV cache 就是把之前 token 的 K 和 V 存下来，生成下一个 token 时不用重新算。"),
     ],

@@ -119,6 +119,8 @@ class OfflineJudge:
                 rows.append(index.vector(criterion_text(c.description, c.keywords)))
         self._criterion_owner = np.array(ids)
         self._criterion_matrix = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
+        # Per question and set of anchors: how much each anchor says about the question.
+        self._anchor_lengths: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
     def analyze(self, question: Question, answer: str) -> Analysis:
         # A sentence said twice is said once: repetition neither adds evidence nor length.
@@ -154,12 +156,7 @@ class OfflineJudge:
             read, foreign, enumeration, parents, statements, statement_sims, crit_sims
         )
         baseline = self._baseline(question.id, unit_vecs)
-        # Length counts what is said about the question: filler around an answer is not more answer.
-        on_topic = sum(
-            len("".join(read[u].split()))
-            for u in range(len(units))
-            if parents[u] == u and statement_sims[u].max() >= baseline
-        )
+        on_topic = _on_topic_length(read, parents, statement_sims, baseline)
         anchor_lex, anchor_lex_gram = self.index.anchor_lexical(question, read_answer)
         ref_vec = self.index.vector(question.reference)
         anchor_vecs = (
@@ -185,7 +182,12 @@ class OfflineJudge:
             anchor_lexical_gram=anchor_lex_gram,
             reference_cosine=ref_cos,
             answer_profile=np.array([np.log1p(on_topic), float(answer_vec @ ref_vec)]),
-            anchor_profiles=_profiles([a.answer for a in anchors], anchor_vecs, ref_vec),
+            anchor_profiles=np.array(
+                [
+                    [np.log1p(n), float(v @ ref_vec)]
+                    for n, v in zip(self._anchor_on_topic(question, stmt_vecs), anchor_vecs, strict=True)
+                ]
+            ).reshape(-1, PROFILE_SIZE),
             reference_lexical=ref_lex,
             question_sims=np.array([float(self.index.vector(question.question) @ v) for v in crit_vecs]),
             parents=parents,
@@ -236,6 +238,20 @@ class OfflineJudge:
                 support[u, s] = p[SUPPORTS]
         return contradiction, support
 
+    def _anchor_on_topic(self, question: Question, stmt_vecs: np.ndarray) -> list[int]:
+        """Each anchor's on-topic length, measured as an answer's is: the regression compares the two."""
+        key = (question.id, tuple(a.answer for a in question.rubric.anchors))
+        if key not in self._anchor_lengths:
+            lengths = []
+            for a in question.rubric.anchors:
+                text = distinct_text(a.answer)
+                read = [as_read(u) for u in split_units(text) or [text.strip()]]
+                vecs = self.index.embedder.encode(read)
+                sims = vecs @ stmt_vecs.T
+                lengths.append(_on_topic_length(read, parent_units(read), sims, self._baseline(question.id, vecs)))
+            self._anchor_lengths[key] = lengths
+        return self._anchor_lengths[key]
+
     def _baseline(self, qid: str, unit_vecs: np.ndarray) -> float:
         """How close this answer comes to criteria of other questions (a high quantile)."""
         others = self._criterion_matrix[self._criterion_owner != qid]
@@ -264,8 +280,14 @@ def restates(statement: str, unit: str) -> bool:
     return bool(a and b) and (b in a or a in b)
 
 
-def _profile(text: str, vec: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
-    return np.array([np.log1p(len("".join(distinct_text(text).split()))), float(vec @ ref_vec)])
+def _on_topic_length(read: list[str], parents: list[int], statement_sims: np.ndarray, baseline: float) -> int:
+    """Characters of the sentences closer to one of the question's statements than the baseline:
+    filler around an answer is not more answer."""
+    return sum(
+        len("".join(read[u].split()))
+        for u in range(len(read))
+        if parents[u] == u and statement_sims[u].max() >= baseline
+    )
 
 
 _SHARED: list[Verifier] = []
@@ -276,10 +298,6 @@ def shared_verifier() -> Verifier:
     if not _SHARED:
         _SHARED.append(Verifier())
     return _SHARED[0]
-
-
-def _profiles(texts: list[str], vecs: np.ndarray, ref_vec: np.ndarray) -> np.ndarray:
-    return np.array([_profile(t, v, ref_vec) for t, v in zip(texts, vecs, strict=True)]).reshape(-1, PROFILE_SIZE)
 
 
 def parent_units(units: list[str]) -> list[int]:
