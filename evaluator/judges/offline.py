@@ -242,13 +242,17 @@ class OfflineJudge:
         """Each anchor's on-topic length, measured as an answer's is: the regression compares the two."""
         key = (question.id, tuple(a.answer for a in question.rubric.anchors))
         if key not in self._anchor_lengths:
-            lengths = []
-            for a in question.rubric.anchors:
-                text = distinct_text(a.answer)
-                read = [as_read(u) for u in split_units(text) or [text.strip()]]
-                vecs = self.index.embedder.encode(read)
-                sims = vecs @ stmt_vecs.T
-                lengths.append(_on_topic_length(read, parent_units(read), sims, self._baseline(question.id, vecs)))
+            texts = [distinct_text(a.answer) for a in question.rubric.anchors]
+            reads = [[as_read(u) for u in split_units(t) or [t.strip()]] for t in texts]
+            # One model call for all of them: the first answer to a question pays for it.
+            vecs = self.index.embedder.encode([u for read in reads for u in read])
+            lengths, start = [], 0
+            for read in reads:
+                v = vecs[start : start + len(read)]
+                start += len(read)
+                lengths.append(
+                    _on_topic_length(read, parent_units(read), v @ stmt_vecs.T, self._baseline(question.id, v))
+                )
             self._anchor_lengths[key] = lengths
         return self._anchor_lengths[key]
 
