@@ -243,16 +243,16 @@ class OfflineJudge:
         key = (question.id, tuple(a.answer for a in question.rubric.anchors))
         if key not in self._anchor_lengths:
             texts = [distinct_text(a.answer) for a in question.rubric.anchors]
-            reads = [[as_read(u) for u in split_units(t) or [t.strip()]] for t in texts]
+            units = [split_units(t) or [t.strip()] for t in texts]
+            reads = [[as_read(u) for u in us] for us in units]
             # One model call for all of them: the first answer to a question pays for it.
             vecs = self.index.embedder.encode([u for read in reads for u in read])
             lengths, start = [], 0
-            for read in reads:
+            for us, read in zip(units, reads, strict=True):
                 v = vecs[start : start + len(read)]
                 start += len(read)
-                lengths.append(
-                    _on_topic_length(read, parent_units(read), v @ stmt_vecs.T, self._baseline(question.id, v))
-                )
+                sims = v @ stmt_vecs.T
+                lengths.append(_on_topic_length(read, parent_units(us), sims, self._baseline(question.id, v)))
             self._anchor_lengths[key] = lengths
         return self._anchor_lengths[key]
 
