@@ -123,11 +123,7 @@ class OfflineJudge:
         self._anchor_lengths: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
     def analyze(self, question: Question, answer: str) -> Analysis:
-        # A sentence said twice is said once: repetition neither adds evidence nor length.
-        answer = distinct_text(answer)
-        units = split_units(answer) or [answer.strip()]
-        # What is compared: English glossed into the bank's terms (evidence still quotes `units`).
-        read = [as_read(u) for u in units]
+        answer, units, read = _reading(answer)
         read_answer = as_read(answer)
         vecs = self.index.embedder.encode([*read, read_answer])
         unit_vecs, answer_vec = vecs[:-1], vecs[-1]
@@ -242,13 +238,11 @@ class OfflineJudge:
         """Each anchor's on-topic length, measured as an answer's is: the regression compares the two."""
         key = (question.id, tuple(a.answer for a in question.rubric.anchors))
         if key not in self._anchor_lengths:
-            texts = [distinct_text(a.answer) for a in question.rubric.anchors]
-            units = [split_units(t) or [t.strip()] for t in texts]
-            reads = [[as_read(u) for u in us] for us in units]
+            readings = [_reading(a.answer) for a in question.rubric.anchors]
             # One model call for all of them: the first answer to a question pays for it.
-            vecs = self.index.embedder.encode([u for read in reads for u in read])
+            vecs = self.index.embedder.encode([u for _, _, read in readings for u in read])
             lengths, start = [], 0
-            for us, read in zip(units, reads, strict=True):
+            for _, us, read in readings:
                 v = vecs[start : start + len(read)]
                 start += len(read)
                 sims = v @ stmt_vecs.T
@@ -282,6 +276,15 @@ def restates(statement: str, unit: str) -> bool:
     spacing and punctuation."""
     a, b = _PUNCTUATION.sub("", statement.lower()), _PUNCTUATION.sub("", unit.lower())
     return bool(a and b) and (b in a or a in b)
+
+
+def _reading(text: str) -> tuple[str, list[str], list[str]]:
+    """(text, its units, the units as compared): a sentence said twice is said once (repetition adds
+    neither evidence nor length), and English is glossed into the bank's terms (evidence still quotes
+    the units as written)."""
+    text = distinct_text(text)
+    units = split_units(text) or [text.strip()]
+    return text, units, [as_read(u) for u in units]
 
 
 def _on_topic_length(read: list[str], parents: list[int], statement_sims: np.ndarray, baseline: float) -> int:
